@@ -1,0 +1,651 @@
+//! The build, in SPEC's eight stages: load and validate → embeddings →
+//! rankings and chains → colours and word cloud → plan → write pages → sweep
+//! → summary. Every check of the input happens in stages 1–2, before the
+//! output folder or the cache is written.
+
+pub mod exec;
+pub mod status;
+pub mod store;
+pub mod sweep;
+
+use crate::config::Config;
+use crate::corpus::{self, Corpus};
+use crate::derive::colour::{self, Anchors};
+use crate::derive::words::{self, CloudRules, WordPage, WordVectors};
+use crate::derive::Neighbours;
+use crate::error::{Error, IoContext, Result};
+use crate::progress::Progress;
+use crate::render::Renderer;
+use crate::site::entry::{EntryView, Placement, Variant};
+use crate::site::{Family, Layout, Site, Target};
+use crate::vectors::{self, Embeddings, Matrix};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use store::{Record, Store};
+
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Ignore the cache: recompute and rewrite everything.
+    pub force: bool,
+    pub summary_json: Option<PathBuf>,
+    pub changes: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct FamilyCounts {
+    pub written: usize,
+    pub up_to_date: usize,
+    pub removed: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub families: BTreeMap<&'static str, FamilyCounts>,
+    /// Pages rendered (written, or rendered and found identical on disk).
+    pub rendered: usize,
+    pub interrupted: bool,
+    /// Targets an interrupted build did not reach.
+    pub left: usize,
+    pub stages: Vec<StageTime>,
+    pub seconds: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StageTime {
+    pub stage: &'static str,
+    pub seconds: f64,
+}
+
+impl Summary {
+    pub fn written(&self) -> usize {
+        self.families.values().map(|f| f.written).sum()
+    }
+    pub fn up_to_date(&self) -> usize {
+        self.families.values().map(|f| f.up_to_date).sum()
+    }
+    pub fn removed(&self) -> usize {
+        self.families.values().map(|f| f.removed).sum()
+    }
+}
+
+/// What the two embedding companions resolve to.
+struct Companions {
+    words: Option<Embeddings>,
+    colours: Option<Embeddings>,
+}
+
+/// Small facts about the aligned vectors, cached; present only for inputs
+/// that passed validation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct AlignedInfo {
+    dim: usize,
+    warnings: Vec<String>,
+}
+
+/// Colours and word pages, cached together.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct WordData {
+    colours: Vec<u8>,
+    words: Vec<WordPage>,
+}
+
+/// Everything derived from the inputs, before planning.
+pub struct Prepared {
+    pub config: Config,
+    pub corpus: Corpus,
+    pub renderer: Renderer,
+    pub store: Option<Store>,
+    pub records: HashMap<String, Record>,
+    pub neighbours: Neighbours,
+    pub word_data_colours: Vec<u8>,
+    pub words: Vec<WordPage>,
+    pub layout: Layout,
+}
+
+fn hash_file(path: &Path) -> Result<blake3::Hash> {
+    let mut h = blake3::Hasher::new();
+    match h.update_mmap_rayon(path) {
+        Ok(_) => Ok(h.finalize()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            vectors::read_input(path).map(|_| unreachable!("a missing file cannot be read"))
+        }
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+fn key(parts: &[&[u8]]) -> blake3::Hash {
+    let mut h = blake3::Hasher::new();
+    for p in parts {
+        h.update(&(p.len() as u64).to_le_bytes());
+        h.update(p);
+    }
+    h.finalize()
+}
+
+/// Stages 1–4. `persist`: create the cache and store derived data in it
+/// (a build), or only read it (status).
+pub fn prepare(
+    config: Config,
+    options: &Options,
+    progress: &Progress,
+    persist: bool,
+) -> Result<Prepared> {
+    // The lock comes first, so a second build stops before doing anything.
+    let mut opened = if store::exists(&config.cache) || persist && config.cache.exists() {
+        Some(Store::open(&config.cache)?)
+    } else {
+        None
+    };
+    if let Some(w) = opened.as_ref().and_then(|o| o.warning.clone()) {
+        progress.warn(&w);
+    }
+
+    progress.stage(1, "load and validate");
+    let corpus = corpus::load(&config.poems, &config.media)?;
+    let renderer = Renderer::new(config.templates.as_deref())?;
+    progress.note(&format!("{} poems", corpus.poems.len()));
+
+    progress.stage(2, "embeddings");
+    let indices: Vec<u8> = corpus
+        .poems
+        .iter()
+        .flat_map(|p| p.index.to_le_bytes())
+        .collect();
+    let contents = key(&corpus
+        .poems
+        .iter()
+        .map(|p| p.content.as_bytes())
+        .collect::<Vec<_>>());
+    let vectors_id = match &config.embeddings {
+        Some(path) => key(&[b"model", hash_file(path)?.as_bytes(), &indices]),
+        None => {
+            progress.note("no embeddings file: using the built-in lexical embedder (hashed TF-IDF of the words)");
+            key(&[b"lexical", contents.as_bytes(), &indices])
+        }
+    };
+    let lexical = config.embeddings.is_none();
+    let info_key = key(&[b"aligned", vectors_id.as_bytes()]);
+    let matrix_key = key(&[b"matrix", vectors_id.as_bytes()]);
+    let mut matrix: Option<Matrix> = None;
+    let info = match lookup::<AlignedInfo>(&opened, options, &info_key) {
+        Some(info) => info,
+        None => {
+            let (m, warnings) = load_vectors(&config, &corpus)?;
+            let info = AlignedInfo {
+                dim: m.dim,
+                warnings,
+            };
+            matrix = Some(m);
+            info
+        }
+    };
+    for w in &info.warnings {
+        progress.warn(&format!("warning: {w}"));
+    }
+    let companion_file = |path: &Option<PathBuf>, name: &str| -> Result<Option<blake3::Hash>> {
+        match path {
+            Some(p) if lexical => {
+                progress.warn(&format!(
+                    "warning: {} is ignored: {name} embeddings are not mixed with the lexical embedder",
+                    p.display()
+                ));
+                Ok(None)
+            }
+            Some(p) => hash_file(p).map(Some),
+            None => Ok(None),
+        }
+    };
+    let word_file = companion_file(&config.word_embeddings, "word")?;
+    let colour_file = companion_file(&config.color_embeddings, "colour")?;
+    let rules = format!(
+        "{}|{}|{}|{}|{:?}|{:?}",
+        config.max_words,
+        config.min_occurrences,
+        config.min_word_length,
+        config.word_poems,
+        config.stop_words,
+        config.colour_words
+    );
+    let none = blake3::Hash::from([0; 32]);
+    let words_key = key(&[
+        b"words",
+        vectors_id.as_bytes(),
+        contents.as_bytes(),
+        rules.as_bytes(),
+        word_file.unwrap_or(none).as_bytes(),
+        colour_file.unwrap_or(none).as_bytes(),
+    ]);
+    let mut word_data = lookup::<WordData>(&opened, options, &words_key);
+    // Companions are parsed (and so validated) now when the word data must be computed.
+    let companions = if word_data.is_none() {
+        let parse =
+            |path: &Option<PathBuf>, file: Option<blake3::Hash>| -> Result<Option<Embeddings>> {
+                match (path, file) {
+                    (Some(p), Some(_)) => {
+                        let e = vectors::load(p)?;
+                        vectors::check_dimension(p, &e, info.dim)?;
+                        Ok(Some(e))
+                    }
+                    _ => Ok(None),
+                }
+            };
+        Some(Companions {
+            words: parse(&config.word_embeddings, word_file)?,
+            colours: parse(&config.color_embeddings, colour_file)?,
+        })
+    } else {
+        None
+    };
+    // Validation is over: from here on the cache may be created and written.
+    if opened.is_none() && persist {
+        opened = Some(Store::open(&config.cache)?);
+    }
+    let (store, records) = match opened {
+        Some(o) => (
+            Some(o.store),
+            if options.force {
+                HashMap::new()
+            } else {
+                o.records
+            },
+        ),
+        None => (None, HashMap::new()),
+    };
+    let put = |k: &blake3::Hash, value: &dyn ErasedPut| -> Result<()> {
+        match (&store, persist) {
+            (Some(s), true) => value.put(s, k),
+            _ => Ok(()),
+        }
+    };
+    if let Some(m) = &matrix {
+        put(&info_key, &info)?;
+        put(&matrix_key, m)?;
+    }
+    let get_matrix = |matrix: &mut Option<Matrix>| -> Result<Matrix> {
+        if let Some(m) = matrix.take() {
+            return Ok(m);
+        }
+        if let Some(m) = store
+            .as_ref()
+            .filter(|_| !options.force)
+            .and_then(|s| s.derived::<Matrix>(&matrix_key))
+        {
+            return Ok(m);
+        }
+        let (m, _) = load_vectors(&config, &corpus)?;
+        put(&matrix_key, &m)?;
+        Ok(m)
+    };
+
+    progress.stage(3, "rankings and chains");
+    let mut pages_per_poem = config.pages_per_poem;
+    if config.storage_limit_gb > 0.0 {
+        pages_per_poem = pages_for_storage(&config, &corpus, &renderer)?;
+        progress.note(&format!(
+            "storage limit {} GB: {pages_per_poem} page(s) per poem",
+            config.storage_limit_gb
+        ));
+    }
+    let list_len = pages_per_poem * config.poems_per_page;
+    let neighbours_key = key(&[
+        b"neighbours",
+        vectors_id.as_bytes(),
+        &(list_len as u64).to_le_bytes(),
+    ]);
+    let mut loaded: Option<Matrix> = None;
+    let neighbours = match store
+        .as_ref()
+        .filter(|_| !options.force)
+        .and_then(|s| s.derived::<Neighbours>(&neighbours_key))
+    {
+        Some(n) => n,
+        None => {
+            let m = get_matrix(&mut matrix)?;
+            let n = Neighbours::compute(&m, list_len, list_len);
+            put(&neighbours_key, &n)?;
+            loaded = Some(m);
+            n
+        }
+    };
+
+    progress.stage(4, "colours and word cloud");
+    if options.force {
+        word_data = None;
+    }
+    let word_data = match word_data {
+        Some(d) => d,
+        None => {
+            let m = match loaded.take() {
+                Some(m) => m,
+                None => get_matrix(&mut matrix)?,
+            };
+            let companions = match companions {
+                Some(c) => c,
+                None => Companions {
+                    words: None,
+                    colours: None,
+                },
+            };
+            let d = compute_word_data(&config, &corpus, &m, &companions);
+            put(&words_key, &d)?;
+            d
+        }
+    };
+    progress.note(&format!("{} words in the cloud", word_data.words.len()));
+    Ok(Prepared {
+        layout: Layout {
+            poems_per_page: config.poems_per_page,
+            pages_per_poem,
+            chronological_per_page: config.chronological_per_page,
+            seed: config.seed,
+        },
+        config,
+        corpus,
+        renderer,
+        store,
+        records,
+        neighbours,
+        word_data_colours: word_data.colours,
+        words: word_data.words,
+    })
+}
+
+/// A cached derived value, unless the cache is ignored.
+fn lookup<T: serde::de::DeserializeOwned>(
+    opened: &Option<store::Opened>,
+    options: &Options,
+    key: &blake3::Hash,
+) -> Option<T> {
+    opened
+        .as_ref()
+        .filter(|_| !options.force)
+        .and_then(|o| o.store.derived(key))
+}
+
+/// Object-safe "store this value".
+trait ErasedPut {
+    fn put(&self, store: &Store, key: &blake3::Hash) -> Result<()>;
+}
+
+impl<T: Serialize> ErasedPut for T {
+    fn put(&self, store: &Store, key: &blake3::Hash) -> Result<()> {
+        store.put_derived(key, self)
+    }
+}
+
+/// Parse (or embed) and align the poems' vectors.
+fn load_vectors(config: &Config, corpus: &Corpus) -> Result<(Matrix, Vec<String>)> {
+    match &config.embeddings {
+        Some(path) => {
+            let parsed = vectors::load(path)?;
+            vectors::align(path, corpus, &parsed)
+        }
+        None => Ok((vectors::lexical(corpus), Vec::new())),
+    }
+}
+
+fn compute_word_data(
+    config: &Config,
+    corpus: &Corpus,
+    m: &Matrix,
+    companions: &Companions,
+) -> WordData {
+    let word_vectors = WordVectors::new(corpus, m, companions.words.as_ref());
+    let colour_lookup = companions.colours.as_ref().map(|c| (c, c.lookup()));
+    let anchors: Anchors = crate::config::COLOUR_NAMES
+        .iter()
+        .zip(&config.colour_words)
+        .map(|(name, words)| {
+            if let Some((c, lookup)) = &colour_lookup {
+                if let Some(&i) = lookup.get(*name) {
+                    return Some(c.vectors.row(i).to_vec());
+                }
+            }
+            let vs: Vec<Vec<f32>> = words.iter().filter_map(|w| word_vectors.get(w)).collect();
+            colour::unit_mean(vs.iter().map(Vec::as_slice), m.dim)
+        })
+        .collect();
+    let colours = colour::assign(m, &anchors);
+    let rules = CloudRules {
+        max_words: config.max_words,
+        min_occurrences: config.min_occurrences,
+        min_word_length: config.min_word_length,
+        extra_stop_words: &config.stop_words,
+    };
+    let mut cloud = words::cloud(corpus, &rules);
+    words::shuffle(&mut cloud, config.seed);
+    let words = words::word_pages(&cloud, &word_vectors, m, &anchors, config.word_poems);
+    WordData { colours, words }
+}
+
+/// The most pages per poem whose similar and different pages, with the rest
+/// of the site, fit in `storage_limit_gb` (10⁹ bytes), estimated from the
+/// rendered size of every entry.
+fn pages_for_storage(config: &Config, corpus: &Corpus, renderer: &Renderer) -> Result<usize> {
+    let n = corpus.poems.len();
+    let place = Placement {
+        colour: 0,
+        filled: 0,
+        chronological_page: 1,
+    };
+    let entry_bytes: usize = corpus
+        .poems
+        .par_iter()
+        .map(|p| {
+            renderer
+                .entry(&EntryView::new(p, &place, Variant::Linked))
+                .map(|e| e.len())
+        })
+        .sum::<Result<usize>>()?;
+    let average = entry_bytes / n.max(1) + 40;
+    let media: u64 = corpus
+        .poems
+        .iter()
+        .flat_map(|p| &p.attachments)
+        .map(|a| std::fs::metadata(config.media.join(&a.relative_path)).map_or(0, |m| m.len()))
+        .sum();
+    let page_overhead = 3_000;
+    let fixed = entry_bytes
+        + config.max_words * (config.word_poems * average + page_overhead)
+        + media as usize;
+    let budget = (config.storage_limit_gb * 1e9) as usize;
+    let per_page = 2 * n * ((config.poems_per_page + 1) * average + page_overhead);
+    let most = (n.saturating_sub(1)).div_ceil(config.poems_per_page).max(1);
+    Ok((budget.saturating_sub(fixed) / per_page.max(1)).clamp(1, most))
+}
+
+/// A target is up to date when its key matches the record and its file is
+/// there with the recorded size.
+pub(crate) fn up_to_date(target: &Target, records: &HashMap<String, Record>, out: &Path) -> bool {
+    records.get(&target.path).is_some_and(|r| {
+        r.key == *target.key.as_bytes()
+            && std::fs::metadata(out.join(&target.path))
+                .is_ok_and(|m| m.is_file() && m.len() == r.size)
+    })
+}
+
+/// Run a whole build.
+pub fn build(
+    config: Config,
+    options: &Options,
+    progress: &Arc<Progress>,
+    cancel: &AtomicBool,
+) -> Result<Summary> {
+    let prepared = prepare(config, options, progress, true)?;
+    let Prepared {
+        config,
+        corpus,
+        renderer,
+        store,
+        records,
+        neighbours,
+        word_data_colours,
+        words,
+        layout,
+    } = prepared;
+    let store = store.expect("a build always has a store");
+
+    progress.stage(5, "plan");
+    let site = Site::new(
+        &corpus,
+        &renderer,
+        &neighbours,
+        &word_data_colours,
+        &words,
+        layout,
+        config.media.clone(),
+    );
+    let targets = site.plan()?;
+    let out = &config.output;
+    let stale: Vec<&Target> = targets
+        .par_iter()
+        .filter(|t| !up_to_date(t, &records, out))
+        .collect();
+    let mut families: BTreeMap<&'static str, FamilyCounts> = Family::ALL
+        .iter()
+        .map(|f| (f.name(), FamilyCounts::default()))
+        .collect();
+    for t in &targets {
+        families.get_mut(t.family.name()).unwrap().up_to_date += 1;
+    }
+    for t in &stale {
+        families.get_mut(t.family.name()).unwrap().up_to_date -= 1;
+        progress.set_total(
+            t.family,
+            progress.counters[t.family as usize]
+                .total
+                .load(Ordering::Relaxed)
+                + 1,
+        );
+    }
+    progress.note(&format!(
+        "{} targets, {} to build",
+        targets.len(),
+        stale.len()
+    ));
+
+    progress.stage(6, "write pages");
+    let labels: Arc<Vec<String>> =
+        Arc::new(corpus.poems.iter().map(|p| p.first_words(24)).collect());
+    let outcome = {
+        let _drawer = progress.draw(labels);
+        let job = exec::Job {
+            site: &site,
+            records: &records,
+            store: &store,
+            out,
+            progress,
+            cancel,
+            checkpoint: config.checkpoint_interval,
+        };
+        exec::execute(&job, &stale)
+    };
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(e) => {
+            let _ = store.flush();
+            return Err(e);
+        }
+    };
+    let rendered: usize = outcome.written.iter().chain(&outcome.unchanged).sum();
+    for f in Family::ALL {
+        let counts = families.get_mut(f.name()).unwrap();
+        counts.written = outcome.written[f as usize];
+        counts.up_to_date += outcome.unchanged[f as usize];
+    }
+    let interrupted = cancel.load(Ordering::Relaxed);
+    let mut removed = Vec::new();
+    if !interrupted {
+        progress.stage(7, "sweep");
+        let planned: HashSet<&str> = targets.iter().map(|t| t.path.as_str()).collect();
+        removed = sweep::orphans(out, &planned, &records, &store)?;
+        sweep::temporaries(out)?;
+        store.prune_derived()?;
+        store.flush()?;
+        for path in &removed {
+            families
+                .get_mut(Family::of_path(path).name())
+                .unwrap()
+                .removed += 1;
+        }
+    }
+    progress.stage(8, "summary");
+    progress.end_stage();
+    let summary = Summary {
+        families,
+        rendered,
+        interrupted,
+        left: stale.len() - rendered,
+        stages: progress
+            .stage_seconds
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(stage, seconds)| StageTime {
+                stage,
+                seconds: *seconds,
+            })
+            .collect(),
+        seconds: progress.started.elapsed().as_secs_f64(),
+    };
+    if let Some(path) = &options.changes {
+        let mut text = String::new();
+        for p in &outcome.changes {
+            text.push_str(&format!("+{p}\n"));
+        }
+        for p in &removed {
+            text.push_str(&format!("-{p}\n"));
+        }
+        std::fs::write(path, text).at(path)?;
+    }
+    if let Some(path) = &options.summary_json {
+        let json = serde_json::to_string_pretty(&summary).expect("summaries serialise");
+        std::fs::write(path, json + "\n").at(path)?;
+    }
+    Ok(summary)
+}
+
+/// The summary as printed at the end of a build.
+pub fn summary_text(summary: &Summary) -> String {
+    let mut text = String::new();
+    text.push_str(&format!(
+        "  {:<14} {:>8} {:>11} {:>8}\n",
+        "family", "written", "up to date", "removed"
+    ));
+    for (name, c) in &summary.families {
+        if c.written + c.up_to_date + c.removed > 0 {
+            text.push_str(&format!(
+                "  {name:<14} {:>8} {:>11} {:>8}\n",
+                c.written, c.up_to_date, c.removed
+            ));
+        }
+    }
+    text.push_str(&format!(
+        "  {:<14} {:>8} {:>11} {:>8}\n",
+        "total",
+        summary.written(),
+        summary.up_to_date(),
+        summary.removed()
+    ));
+    if summary.interrupted {
+        text.push_str(&format!(
+            "interrupted after {:.1} s: {} page(s) written, {} left; rerun to resume\n",
+            summary.seconds,
+            summary.written(),
+            summary.left
+        ));
+    } else {
+        text.push_str(&format!(
+            "built in {:.2} s: {} written, {} up to date, {} removed\n",
+            summary.seconds,
+            summary.written(),
+            summary.up_to_date(),
+            summary.removed()
+        ));
+    }
+    text
+}

@@ -1,0 +1,232 @@
+//! The sled store, the only code that knows sled. Trees: `targets` (output
+//! path → key, size, output hash), `derived` (input hash → postcard bytes),
+//! `meta` (format version). A store that cannot be opened, is corrupt or is
+//! of another format is set aside and a clean one started; a store in use by
+//! another build is refused.
+
+use crate::error::{Error, IoContext, Result};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Bumped whenever a record's or a derived value's layout changes.
+pub const FORMAT: u32 = 1;
+
+/// What the store knows of one output file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    pub key: [u8; 32],
+    pub size: u64,
+    pub hash: [u8; 32],
+}
+
+pub struct Store {
+    dir: PathBuf,
+    db: sled::Db,
+    targets: sled::Tree,
+    derived: sled::Tree,
+    /// Derived keys used by this build; the others are dropped at the end.
+    used: Mutex<HashSet<Vec<u8>>>,
+    _lock: File,
+}
+
+/// The result of opening: the store, its records, and a warning when an
+/// unusable store was set aside.
+pub struct Opened {
+    pub store: Store,
+    pub records: HashMap<String, Record>,
+    pub warning: Option<String>,
+}
+
+fn store_error(dir: &Path, message: impl std::fmt::Display) -> Error {
+    Error::Store {
+        path: dir.to_path_buf(),
+        message: message.to_string(),
+    }
+}
+
+impl Store {
+    /// Lock the cache folder and open (or create) the store in it.
+    pub fn open(dir: &Path) -> Result<Opened> {
+        std::fs::create_dir_all(dir).at(dir)?;
+        let lock_path = dir.join("lock");
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .at(&lock_path)?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(Error::Locked {
+                    path: dir.to_path_buf(),
+                })
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&lock_path, e)),
+        }
+        let db_path = dir.join("store");
+        let mut warning = None;
+        let opened = match Self::try_open(&db_path) {
+            Ok(opened) => Some(opened),
+            Err(reason) => {
+                let aside = set_aside(&db_path).at(&db_path)?;
+                warning = Some(format!(
+                    "warning: the cache {} was unusable ({reason}); it was moved to {} and the build starts clean",
+                    db_path.display(),
+                    aside.display()
+                ));
+                None
+            }
+        };
+        let (db, records) = match opened {
+            Some(ok) => ok,
+            None => Self::try_open(&db_path).map_err(|e| store_error(&db_path, e))?,
+        };
+        let open_tree = |name: &str| db.open_tree(name).map_err(|e| store_error(&db_path, e));
+        Ok(Opened {
+            store: Store {
+                dir: dir.to_path_buf(),
+                targets: open_tree("targets")?,
+                derived: open_tree("derived")?,
+                db,
+                used: Mutex::new(HashSet::new()),
+                _lock: lock,
+            },
+            records,
+            warning,
+        })
+    }
+
+    /// Open sled, check the format and read every record; any failure (or a
+    /// panic inside sled on damaged files) is a reason to set the store aside.
+    fn try_open(path: &Path) -> std::result::Result<(sled::Db, HashMap<String, Record>), String> {
+        let path = path.to_path_buf();
+        let previous_hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let result = catch_unwind(AssertUnwindSafe(|| -> std::result::Result<_, String> {
+            let db = sled::Config::new()
+                .path(&path)
+                .cache_capacity(64 << 20)
+                .mode(sled::Mode::HighThroughput)
+                .open()
+                .map_err(|e| e.to_string())?;
+            let meta = db.open_tree("meta").map_err(|e| e.to_string())?;
+            let format = FORMAT.to_le_bytes();
+            match meta.get("format").map_err(|e| e.to_string())? {
+                Some(v) if v.as_ref() == format => {}
+                Some(v) => {
+                    return Err(format!(
+                        "format {:?}, this verso reads format {FORMAT}",
+                        v.as_ref()
+                    ))
+                }
+                None if db.tree_names().len() > 2 => return Err("no format version".into()),
+                None => {
+                    meta.insert("format", &format).map_err(|e| e.to_string())?;
+                }
+            }
+            let targets = db.open_tree("targets").map_err(|e| e.to_string())?;
+            let mut records = HashMap::with_capacity(targets.len());
+            for item in targets.iter() {
+                let (k, v) = item.map_err(|e| e.to_string())?;
+                let path = String::from_utf8(k.to_vec())
+                    .map_err(|_| "a damaged target path".to_string())?;
+                let record: Record =
+                    postcard::from_bytes(&v).map_err(|_| "a damaged target record".to_string())?;
+                records.insert(path, record);
+            }
+            // Touch every derived value's header so damage shows now, not mid-build.
+            let derived = db.open_tree("derived").map_err(|e| e.to_string())?;
+            for item in derived.iter() {
+                item.map_err(|e| e.to_string())?;
+            }
+            Ok((db, records))
+        }));
+        std::panic::set_hook(previous_hook);
+        match result {
+            Ok(r) => r,
+            Err(_) => Err("the store's files are damaged".into()),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn record(&self, path: &str, record: &Record) -> Result<()> {
+        let bytes = postcard::to_stdvec(record).expect("records serialise");
+        self.targets
+            .insert(path.as_bytes(), bytes)
+            .map_err(|e| store_error(&self.dir, e))?;
+        Ok(())
+    }
+
+    pub fn forget(&self, path: &str) -> Result<()> {
+        self.targets
+            .remove(path.as_bytes())
+            .map_err(|e| store_error(&self.dir, e))?;
+        Ok(())
+    }
+
+    /// A cached derived value; `None` when absent or unreadable.
+    pub fn derived<T: DeserializeOwned>(&self, key: &blake3::Hash) -> Option<T> {
+        self.used.lock().unwrap().insert(key.as_bytes().to_vec());
+        let bytes = catch_unwind(AssertUnwindSafe(|| self.derived.get(key.as_bytes())))
+            .ok()?
+            .ok()??;
+        postcard::from_bytes(&bytes).ok()
+    }
+
+    pub fn put_derived<T: Serialize>(&self, key: &blake3::Hash, value: &T) -> Result<()> {
+        self.used.lock().unwrap().insert(key.as_bytes().to_vec());
+        let bytes = postcard::to_stdvec(value).map_err(|e| store_error(&self.dir, e))?;
+        self.derived
+            .insert(key.as_bytes(), bytes)
+            .map_err(|e| store_error(&self.dir, e))?;
+        Ok(())
+    }
+
+    /// Drop derived values this build did not use (old inputs).
+    pub fn prune_derived(&self) -> Result<()> {
+        let used = self.used.lock().unwrap();
+        for key in self.derived.iter().keys() {
+            let key = key.map_err(|e| store_error(&self.dir, e))?;
+            if !used.contains(key.as_ref()) {
+                self.derived
+                    .remove(key)
+                    .map_err(|e| store_error(&self.dir, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn flush(&self) -> Result<()> {
+        self.db.flush().map_err(|e| store_error(&self.dir, e))?;
+        Ok(())
+    }
+}
+
+/// Move an unusable store out of the way: `store` → `store.unusable-N`.
+fn set_aside(path: &Path) -> std::io::Result<PathBuf> {
+    let mut n = 1;
+    loop {
+        let aside = path.with_file_name(format!("store.unusable-{n}"));
+        if !aside.exists() {
+            if path.exists() {
+                std::fs::rename(path, &aside)?;
+            }
+            return Ok(aside);
+        }
+        n += 1;
+    }
+}
+
+/// Does a cache folder hold a store?
+pub fn exists(dir: &Path) -> bool {
+    dir.join("store").exists()
+}

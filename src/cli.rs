@@ -1,0 +1,110 @@
+//! The command line (clap definitions only).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "verso",
+    version,
+    about = "An incremental build system for a poetry website"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build the site of the collection in DIR (default: the current folder).
+    Build(BuildArgs),
+    /// Say what a build would do, without doing it.
+    Status(StatusArgs),
+    /// Check a built site: links, anchors, line widths, recorded hashes.
+    Check(CheckArgs),
+    /// Remove what verso wrote, and its cache.
+    Clean(CommonArgs),
+    /// Write a synthetic collection for tests and benchmarks.
+    Fixture(FixtureArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CommonArgs {
+    /// The folder with verso.toml.
+    pub dir: Option<PathBuf>,
+    /// The configuration file (instead of DIR/verso.toml).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// The output folder.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// The cache folder.
+    #[arg(long)]
+    pub cache: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProgressArg {
+    Auto,
+    Tty,
+    Plain,
+    None,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Worker threads (0 = all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    #[arg(long, value_enum, default_value = "auto")]
+    pub progress: ProgressArg,
+    /// Print errors and the summary only.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Ignore the cache.
+    #[arg(long)]
+    pub force: bool,
+    /// Write counts per family and stage times as JSON.
+    #[arg(long)]
+    pub summary_json: Option<PathBuf>,
+    /// Write the paths written (+) and removed (-), one a line.
+    #[arg(long)]
+    pub changes: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Say why one output path is stale.
+    #[arg(long, value_name = "PATH")]
+    pub explain: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// A collection folder (with verso.toml) or a built site folder.
+    pub dir: Option<PathBuf>,
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[arg(long)]
+    pub cache: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct FixtureArgs {
+    /// Number of poems.
+    #[arg(long, default_value_t = 300)]
+    pub poems: usize,
+    /// Embedding dimension.
+    #[arg(long, default_value_t = 32)]
+    pub dim: usize,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Where to write the collection.
+    pub dir: PathBuf,
+}

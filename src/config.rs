@@ -1,0 +1,423 @@
+//! `verso.toml`: every key optional with SPEC's defaults, unknown keys and
+//! out-of-range values rejected by name, relative paths resolved against the
+//! file's folder, and command-line overrides applied on top.
+
+use crate::error::{Error, InputError, Location, Result};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// The seven semantic colours in SPEC's order (ties resolve in this order).
+pub const COLOUR_NAMES: [&str; 7] = ["red", "blue", "green", "purple", "orange", "yellow", "gray"];
+pub const COLOUR_HEX: [&str; 7] = [
+    "#dc3c3c", "#3c78dc", "#3cb45a", "#8c3cc8", "#e68c3c", "#c8b428", "#787878",
+];
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawConfig {
+    pub poems: String,
+    pub embeddings: String,
+    pub word_embeddings: String,
+    pub color_embeddings: String,
+    pub media: String,
+    pub output: String,
+    pub cache: String,
+    pub templates: String,
+    pub pages: Pages,
+    pub wordcloud: WordCloud,
+    pub colors: Colours,
+    pub build: BuildSettings,
+    pub progress: ProgressSettings,
+}
+
+impl Default for RawConfig {
+    fn default() -> Self {
+        RawConfig {
+            poems: "poems.json".into(),
+            embeddings: "embeddings.json".into(),
+            word_embeddings: String::new(),
+            color_embeddings: String::new(),
+            media: "media".into(),
+            output: "site".into(),
+            cache: ".verso-cache".into(),
+            templates: String::new(),
+            pages: Pages::default(),
+            wordcloud: WordCloud::default(),
+            colors: Colours::default(),
+            build: BuildSettings::default(),
+            progress: ProgressSettings::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Pages {
+    pub poems_per_page: i64,
+    pub pages_per_poem: i64,
+    pub storage_limit_gb: f64,
+    pub chronological_per_page: i64,
+}
+
+impl Default for Pages {
+    fn default() -> Self {
+        Pages {
+            poems_per_page: 200,
+            pages_per_poem: 1,
+            storage_limit_gb: 0.0,
+            chronological_per_page: 500,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct WordCloud {
+    pub max_words: i64,
+    pub min_occurrences: i64,
+    pub min_word_length: i64,
+    pub word_poems: i64,
+    pub seed: u64,
+    pub stop_words: Vec<String>,
+}
+
+impl Default for WordCloud {
+    fn default() -> Self {
+        WordCloud {
+            max_words: 200,
+            min_occurrences: 5,
+            min_word_length: 3,
+            word_poems: 50,
+            seed: 1,
+            stop_words: Vec::new(),
+        }
+    }
+}
+
+/// Association words per colour; `None` keeps the built-in list.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Colours {
+    pub red: Option<Vec<String>>,
+    pub blue: Option<Vec<String>>,
+    pub green: Option<Vec<String>>,
+    pub purple: Option<Vec<String>>,
+    pub orange: Option<Vec<String>>,
+    pub yellow: Option<Vec<String>>,
+    pub gray: Option<Vec<String>>,
+}
+
+const DEFAULT_COLOUR_WORDS: [&[&str]; 7] = [
+    &[
+        "fire", "blood", "passion", "anger", "rose", "heat", "flame", "love",
+    ],
+    &[
+        "sea", "sky", "water", "ocean", "rain", "cold", "blue", "river",
+    ],
+    &[
+        "tree", "leaf", "grass", "forest", "spring", "garden", "growth", "green",
+    ],
+    &[
+        "dream", "night", "mystery", "magic", "royal", "violet", "dusk", "spirit",
+    ],
+    &[
+        "autumn", "sunset", "warmth", "orange", "harvest", "glow", "amber", "ember",
+    ],
+    &[
+        "sun", "light", "gold", "joy", "morning", "bright", "summer", "day",
+    ],
+    &[
+        "stone", "ash", "dust", "fog", "silence", "shadow", "winter", "grief",
+    ],
+];
+
+impl Colours {
+    /// The association words of each colour, in `COLOUR_NAMES` order.
+    pub fn words(&self) -> Vec<Vec<String>> {
+        let configured = [
+            &self.red,
+            &self.blue,
+            &self.green,
+            &self.purple,
+            &self.orange,
+            &self.yellow,
+            &self.gray,
+        ];
+        configured
+            .iter()
+            .zip(DEFAULT_COLOUR_WORDS)
+            .map(|(given, default)| match given {
+                Some(words) => words.iter().map(|w| w.to_lowercase()).collect(),
+                None => default.iter().map(|w| w.to_string()).collect(),
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct BuildSettings {
+    pub threads: i64,
+    pub checkpoint_interval: i64,
+}
+
+impl Default for BuildSettings {
+    fn default() -> Self {
+        BuildSettings {
+            threads: 0,
+            checkpoint_interval: 100,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProgressSettings {
+    pub update_hz: i64,
+    pub show_current_poem: bool,
+}
+
+impl Default for ProgressSettings {
+    fn default() -> Self {
+        ProgressSettings {
+            update_hz: 10,
+            show_current_poem: true,
+        }
+    }
+}
+
+/// The validated configuration with absolute paths.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub file: PathBuf,
+    pub root: PathBuf,
+    pub poems: PathBuf,
+    /// `None`: no embeddings file; the lexical embedder is used.
+    pub embeddings: Option<PathBuf>,
+    pub word_embeddings: Option<PathBuf>,
+    pub color_embeddings: Option<PathBuf>,
+    pub media: PathBuf,
+    pub output: PathBuf,
+    pub cache: PathBuf,
+    pub templates: Option<PathBuf>,
+    pub poems_per_page: usize,
+    pub pages_per_poem: usize,
+    pub storage_limit_gb: f64,
+    pub chronological_per_page: usize,
+    pub max_words: usize,
+    pub min_occurrences: usize,
+    pub min_word_length: usize,
+    pub word_poems: usize,
+    pub seed: u64,
+    pub stop_words: Vec<String>,
+    pub colour_words: Vec<Vec<String>>,
+    pub threads: usize,
+    pub checkpoint_interval: usize,
+    pub update_hz: u32,
+    pub show_current_poem: bool,
+}
+
+/// Command-line values that override the file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub output: Option<PathBuf>,
+    pub cache: Option<PathBuf>,
+    pub threads: Option<usize>,
+}
+
+fn range_error(file: &Path, key: &str, value: impl std::fmt::Display, want: &str) -> Error {
+    InputError::new(
+        Location::file(file).field(key),
+        format!("value {value} is out of range: {want}"),
+    )
+    .hint(format!("set `{key}` to {want} in the configuration"))
+    .into()
+}
+
+fn positive(file: &Path, key: &str, value: i64, max: i64) -> Result<usize> {
+    if value < 1 || value > max {
+        return Err(range_error(
+            file,
+            key,
+            value,
+            &format!("a whole number from 1 to {max}"),
+        ));
+    }
+    Ok(value as usize)
+}
+
+impl Config {
+    /// Read `verso.toml` (or the file given); a missing file means all defaults.
+    pub fn load(file: &Path, overrides: &Overrides) -> Result<Config> {
+        let raw = match std::fs::read_to_string(file) {
+            Ok(text) => parse_toml(file, &text)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(
+                    InputError::new(Location::file(file), "configuration file not found")
+                        .hint("run verso in a folder with a verso.toml, or name one with --config")
+                        .into(),
+                )
+            }
+            Err(e) => return Err(Error::io(file, e)),
+        };
+        Config::from_raw(file, raw, overrides)
+    }
+
+    pub fn from_raw(file: &Path, raw: RawConfig, overrides: &Overrides) -> Result<Config> {
+        let root = file
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let root = if root.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            root
+        };
+        let resolve = |p: &str| root.join(p);
+        let optional = |p: &str| (!p.is_empty()).then(|| resolve(p));
+        for (key, value) in [
+            ("poems", &raw.poems),
+            ("output", &raw.output),
+            ("cache", &raw.cache),
+        ] {
+            if value.is_empty() {
+                return Err(
+                    InputError::new(Location::file(file).field(key), "must not be empty").into(),
+                );
+            }
+        }
+        let p = &raw.pages;
+        let w = &raw.wordcloud;
+        if !(p.storage_limit_gb.is_finite() && p.storage_limit_gb >= 0.0) {
+            return Err(range_error(
+                file,
+                "pages.storage_limit_gb",
+                p.storage_limit_gb,
+                "a number ≥ 0",
+            ));
+        }
+        if raw.build.threads < 0 || raw.build.threads > 1024 {
+            return Err(range_error(
+                file,
+                "build.threads",
+                raw.build.threads,
+                "a whole number from 0 to 1024",
+            ));
+        }
+        let embeddings =
+            optional(&raw.embeddings).filter(|p| p.exists() || raw.embeddings != "embeddings.json");
+        let config = Config {
+            file: file.to_path_buf(),
+            poems: resolve(&raw.poems),
+            embeddings,
+            word_embeddings: optional(&raw.word_embeddings),
+            color_embeddings: optional(&raw.color_embeddings),
+            media: resolve(&raw.media),
+            output: overrides
+                .output
+                .clone()
+                .unwrap_or_else(|| resolve(&raw.output)),
+            cache: overrides
+                .cache
+                .clone()
+                .unwrap_or_else(|| resolve(&raw.cache)),
+            templates: optional(&raw.templates),
+            poems_per_page: positive(file, "pages.poems_per_page", p.poems_per_page, 100_000)?,
+            pages_per_poem: positive(file, "pages.pages_per_poem", p.pages_per_poem, 10_000)?,
+            storage_limit_gb: p.storage_limit_gb,
+            chronological_per_page: positive(
+                file,
+                "pages.chronological_per_page",
+                p.chronological_per_page,
+                1_000_000,
+            )?,
+            max_words: positive(file, "wordcloud.max_words", w.max_words, 100_000)?,
+            min_occurrences: positive(
+                file,
+                "wordcloud.min_occurrences",
+                w.min_occurrences,
+                i64::MAX,
+            )?,
+            min_word_length: positive(file, "wordcloud.min_word_length", w.min_word_length, 1_000)?,
+            word_poems: positive(file, "wordcloud.word_poems", w.word_poems, 1_000_000)?,
+            seed: w.seed,
+            stop_words: w.stop_words.iter().map(|s| s.to_lowercase()).collect(),
+            colour_words: raw.colors.words(),
+            threads: overrides.threads.unwrap_or(raw.build.threads as usize),
+            checkpoint_interval: positive(
+                file,
+                "build.checkpoint_interval",
+                raw.build.checkpoint_interval,
+                1_000_000_000,
+            )?,
+            update_hz: positive(file, "progress.update_hz", raw.progress.update_hz, 100)? as u32,
+            show_current_poem: raw.progress.show_current_poem,
+            root,
+        };
+        Ok(config)
+    }
+}
+
+fn parse_toml(file: &Path, text: &str) -> Result<RawConfig> {
+    toml::from_str::<RawConfig>(text).map_err(|e| {
+        let mut location = Location::file(file);
+        if let Some(span) = e.span() {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            location = location.at(line, column);
+        }
+        let message = e.message().to_string();
+        if let Some(key) = message
+            .strip_prefix("unknown field `")
+            .and_then(|rest| rest.split('`').next())
+        {
+            location = location.field(key);
+        }
+        InputError::new(location, message)
+            .hint("see the configuration section of the README for every key and its default")
+            .into()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Config> {
+        let file = Path::new("/x/verso.toml");
+        Config::from_raw(file, parse_toml(file, text)?, &Overrides::default())
+    }
+
+    #[test]
+    fn defaults_match_the_spec() {
+        let c = load("").unwrap();
+        assert_eq!(c.poems_per_page, 200);
+        assert_eq!(c.pages_per_poem, 1);
+        assert_eq!(c.chronological_per_page, 500);
+        assert_eq!(c.max_words, 200);
+        assert_eq!(c.min_occurrences, 5);
+        assert_eq!(c.word_poems, 50);
+        assert_eq!(c.output, Path::new("/x/site"));
+        assert_eq!(c.colour_words[0][0], "fire");
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let e = load("[pages]\npoems_per_pag = 3\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("poems_per_pag"), "{e}");
+        assert!(e.contains("verso.toml:2"), "{e}");
+    }
+
+    #[test]
+    fn out_of_range_values_are_named() {
+        let e = load("[pages]\npoems_per_page = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("pages.poems_per_page"), "{e}");
+        let e = load("[colors]\npink = [\"x\"]\n").unwrap_err().to_string();
+        assert!(e.contains("pink"), "{e}");
+    }
+}

@@ -1,0 +1,126 @@
+//! ISO 8601 creation dates: `YYYY-MM-DDTHH:MM:SS[.fff][Z|±HH:MM]` or a bare
+//! `YYYY-MM-DD`, as seconds since the Unix epoch in UTC (no offset means UTC).
+
+/// Days from 1970-01-01 to the given civil date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        4 | 6 | 9 | 11 => 30,
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        _ => 31,
+    }
+}
+
+fn number(s: &str, digits: usize) -> Option<i64> {
+    (s.len() == digits && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok())?
+}
+
+/// Parse a creation date; `None` when it is not one of the accepted forms.
+pub fn parse(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let (date, rest) = match text.find(['T', ' ']) {
+        Some(i) => (&text[..i], Some(&text[i + 1..])),
+        None => (text, None),
+    };
+    let mut parts = date.split('-');
+    let y = number(parts.next()?, 4)?;
+    let m = number(parts.next()?, 2)?;
+    let d = number(parts.next()?, 2)?;
+    if parts.next().is_some() || !(1..=12).contains(&m) || d < 1 || d > days_in_month(y, m) {
+        return None;
+    }
+    let mut seconds = days_from_civil(y, m, d) * 86_400;
+    if let Some(time) = rest {
+        let (clock, offset) = split_offset(time)?;
+        let clock = match clock.find('.') {
+            Some(i)
+                if clock[i + 1..].bytes().all(|b| b.is_ascii_digit()) && i + 1 < clock.len() =>
+            {
+                &clock[..i]
+            }
+            Some(_) => return None,
+            None => clock,
+        };
+        let mut fields = clock.split(':');
+        let h = number(fields.next()?, 2)?;
+        let min = number(fields.next()?, 2)?;
+        let s = match fields.next() {
+            Some(s) => number(s, 2)?,
+            None => 0,
+        };
+        if fields.next().is_some() || h > 23 || min > 59 || s > 60 {
+            return None;
+        }
+        seconds += h * 3600 + min * 60 + s - offset;
+    }
+    Some(seconds)
+}
+
+/// Split `HH:MM:SS±HH:MM` / `...Z` into the clock and the offset in seconds.
+fn split_offset(time: &str) -> Option<(&str, i64)> {
+    if let Some(clock) = time.strip_suffix('Z') {
+        return Some((clock, 0));
+    }
+    match time.rfind(['+', '-']) {
+        Some(i) => {
+            let sign = if &time[i..=i] == "-" { -1 } else { 1 };
+            let off = &time[i + 1..];
+            let (h, m) = match off.split_once(':') {
+                Some((h, m)) => (number(h, 2)?, number(m, 2)?),
+                None if off.len() == 4 => (number(&off[..2], 2)?, number(&off[2..], 2)?),
+                None => (number(off, 2)?, 0),
+            };
+            if h > 23 || m > 59 {
+                return None;
+            }
+            Some((&time[..i], sign * (h * 3600 + m * 60)))
+        }
+        None => Some((time, 0)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse;
+
+    #[test]
+    fn accepted_forms() {
+        assert_eq!(parse("1970-01-01"), Some(0));
+        assert_eq!(parse("1970-01-01T00:00:01"), Some(1));
+        assert_eq!(parse("1970-01-01T00:00:01Z"), Some(1));
+        assert_eq!(parse("1970-01-01T01:00:00+01:00"), Some(0));
+        assert_eq!(parse("1969-12-31T23:00:00-01:00"), Some(0));
+        assert_eq!(
+            parse("2023-04-20T05:22:03.250"),
+            parse("2023-04-20T05:22:03")
+        );
+        assert_eq!(parse("2000-03-01"), Some(951_868_800));
+        assert_eq!(parse("2024-02-29"), Some(1_709_164_800));
+    }
+
+    #[test]
+    fn rejected_forms() {
+        for bad in [
+            "",
+            "2023",
+            "2023-13-01",
+            "2023-02-30",
+            "2023-04-20T25:00:00",
+            "yesterday",
+            "2023-4-1",
+            "2023-04-20T05:22:03+99:00",
+        ] {
+            assert_eq!(parse(bad), None, "{bad}");
+        }
+    }
+}

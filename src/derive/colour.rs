@@ -1,0 +1,92 @@
+//! Semantic colours: an anchor per colour, then z-scored assignment (each
+//! colour's similarities standardised over the corpus; highest z wins, ties in
+//! the colours' order).
+
+use super::rank::dot;
+use crate::vectors::Matrix;
+
+/// A unit anchor per colour, or `None` when nothing gives it a direction.
+pub type Anchors = Vec<Option<Vec<f32>>>;
+
+/// Normalise the mean of the given vectors; `None` when there are none.
+pub fn unit_mean<'a>(vectors: impl Iterator<Item = &'a [f32]>, dim: usize) -> Option<Vec<f32>> {
+    let mut sum = vec![0.0f64; dim];
+    let mut count = 0;
+    for v in vectors {
+        for (s, x) in sum.iter_mut().zip(v) {
+            *s += *x as f64;
+        }
+        count += 1;
+    }
+    let norm = sum.iter().map(|s| s * s).sum::<f64>().sqrt();
+    (count > 0 && norm > 0.0).then(|| sum.iter().map(|s| (s / norm) as f32).collect())
+}
+
+/// Per row, the index of its colour in `COLOUR_NAMES`.
+pub fn assign(m: &Matrix, anchors: &Anchors) -> Vec<u8> {
+    let n = m.rows();
+    let gray = (anchors.len() - 1) as u8;
+    let mut z: Vec<Option<Vec<f64>>> = Vec::with_capacity(anchors.len());
+    for anchor in anchors {
+        z.push(anchor.as_ref().map(|a| {
+            let sims: Vec<f64> = (0..n).map(|i| dot(a, m.row(i)) as f64).collect();
+            let mean = sims.iter().sum::<f64>() / n as f64;
+            let sd = (sims.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / n as f64).sqrt();
+            sims.iter()
+                .map(|s| if sd > 0.0 { (s - mean) / sd } else { 0.0 })
+                .collect()
+        }));
+    }
+    (0..n)
+        .map(|i| {
+            let mut best: Option<(u8, f64)> = None;
+            for (c, scores) in z.iter().enumerate() {
+                if let Some(scores) = scores {
+                    if best.is_none_or(|(_, b)| scores[i] > b) {
+                        best = Some((c as u8, scores[i]));
+                    }
+                }
+            }
+            best.map_or(gray, |(c, _)| c)
+        })
+        .collect()
+}
+
+/// The colour whose anchor is most similar to `v` (ties in order).
+pub fn nearest(v: &[f32], anchors: &Anchors) -> u8 {
+    let mut best: Option<(u8, f32)> = None;
+    for (c, anchor) in anchors.iter().enumerate() {
+        if let Some(a) = anchor {
+            let s = dot(a, v);
+            if best.is_none_or(|(_, b)| s > b) {
+                best = Some((c as u8, s));
+            }
+        }
+    }
+    best.map_or((anchors.len() - 1) as u8, |(c, _)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn z_scores_by_hand() {
+        // Anchor 0 along x, anchor 1 along y. Raw similarity would give every
+        // poem near x colour 0; z-scoring favours the colour a poem stands out in.
+        let m = Matrix {
+            dim: 2,
+            data: vec![1.0, 0.0, 0.8, 0.6, 0.6, 0.8],
+        };
+        let anchors: Anchors = vec![Some(vec![1.0, 0.0]), Some(vec![0.0, 1.0]), None];
+        assert_eq!(assign(&m, &anchors), vec![0, 1, 1]);
+        assert_eq!(nearest(&[0.8, 0.6], &anchors), 0);
+        // Equal z-scores: the earlier colour wins.
+        let one = Matrix {
+            dim: 2,
+            data: vec![1.0, 0.0],
+        };
+        assert_eq!(assign(&one, &anchors), vec![0]);
+        assert_eq!(assign(&one, &vec![None, None]), vec![1]);
+    }
+}

@@ -1,0 +1,395 @@
+//! The word cloud (selection, font sizes, seeded shuffle), word vectors and
+//! word pages.
+
+use super::colour::{nearest, unit_mean, Anchors};
+use super::rank::rank_against;
+use crate::corpus::Corpus;
+use crate::vectors::{Embeddings, Matrix};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+
+/// Built-in English stop words; `wordcloud.stop_words` adds to them.
+pub const STOP_WORDS: &[&str] = &[
+    "a",
+    "about",
+    "above",
+    "after",
+    "again",
+    "against",
+    "all",
+    "also",
+    "am",
+    "an",
+    "and",
+    "any",
+    "are",
+    "aren",
+    "as",
+    "at",
+    "be",
+    "because",
+    "been",
+    "before",
+    "being",
+    "below",
+    "between",
+    "both",
+    "but",
+    "by",
+    "can",
+    "cannot",
+    "could",
+    "couldn",
+    "did",
+    "didn",
+    "do",
+    "does",
+    "doesn",
+    "doing",
+    "don",
+    "down",
+    "during",
+    "each",
+    "even",
+    "ever",
+    "every",
+    "few",
+    "for",
+    "from",
+    "further",
+    "get",
+    "got",
+    "had",
+    "hadn",
+    "has",
+    "hasn",
+    "have",
+    "haven",
+    "having",
+    "he",
+    "her",
+    "here",
+    "hers",
+    "herself",
+    "him",
+    "himself",
+    "his",
+    "how",
+    "i",
+    "if",
+    "in",
+    "into",
+    "is",
+    "isn",
+    "it",
+    "its",
+    "itself",
+    "just",
+    "let",
+    "like",
+    "ll",
+    "me",
+    "might",
+    "more",
+    "most",
+    "must",
+    "my",
+    "myself",
+    "no",
+    "nor",
+    "not",
+    "now",
+    "of",
+    "off",
+    "on",
+    "once",
+    "one",
+    "only",
+    "or",
+    "other",
+    "our",
+    "ours",
+    "ourselves",
+    "out",
+    "over",
+    "own",
+    "same",
+    "shall",
+    "she",
+    "should",
+    "so",
+    "some",
+    "still",
+    "such",
+    "than",
+    "that",
+    "the",
+    "their",
+    "theirs",
+    "them",
+    "themselves",
+    "then",
+    "there",
+    "these",
+    "they",
+    "this",
+    "those",
+    "though",
+    "through",
+    "thus",
+    "to",
+    "too",
+    "under",
+    "until",
+    "up",
+    "upon",
+    "us",
+    "very",
+    "was",
+    "wasn",
+    "we",
+    "were",
+    "weren",
+    "what",
+    "when",
+    "where",
+    "which",
+    "while",
+    "who",
+    "whom",
+    "why",
+    "will",
+    "with",
+    "won",
+    "would",
+    "wouldn",
+    "yet",
+    "you",
+    "your",
+    "yours",
+    "yourself",
+    "yourselves",
+];
+
+/// Lowercase runs of letters and digits.
+pub fn tokens(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_lowercase())
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CloudWord {
+    pub word: String,
+    pub count: u64,
+    /// Font size 1–7.
+    pub size: u8,
+}
+
+/// What the cloud selection depends on.
+pub struct CloudRules<'a> {
+    pub max_words: usize,
+    pub min_occurrences: usize,
+    pub min_word_length: usize,
+    pub extra_stop_words: &'a [String],
+}
+
+/// Words by count (descending, ties alphabetical), with their font sizes.
+pub fn cloud(corpus: &Corpus, rules: &CloudRules) -> Vec<CloudWord> {
+    let stop: HashSet<&str> = STOP_WORDS
+        .iter()
+        .copied()
+        .chain(rules.extra_stop_words.iter().map(String::as_str))
+        .collect();
+    let mut counts: HashMap<String, u64> = HashMap::new();
+    for poem in &corpus.poems {
+        for word in tokens(&poem.content) {
+            if word.chars().count() >= rules.min_word_length
+                && !word.chars().all(|c| c.is_numeric())
+                && !stop.contains(word.as_str())
+            {
+                *counts.entry(word).or_insert(0) += 1;
+            }
+        }
+    }
+    let mut kept: Vec<(String, u64)> = counts
+        .into_iter()
+        .filter(|&(_, c)| c >= rules.min_occurrences as u64)
+        .collect();
+    kept.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    kept.truncate(rules.max_words);
+    let max = kept.first().map_or(0, |w| w.1);
+    let min = kept.last().map_or(0, |w| w.1);
+    kept.into_iter()
+        .map(|(word, count)| CloudWord {
+            size: font_size(count, min, max),
+            word,
+            count,
+        })
+        .collect()
+}
+
+/// `floor(1 + ln(c − min + 1) / ln(max − min + 1) × 6 + 0.5)`; 7 when max = min.
+pub fn font_size(count: u64, min: u64, max: u64) -> u8 {
+    if max == min {
+        return 7;
+    }
+    let x = ((count - min + 1) as f64).ln() / ((max - min + 1) as f64).ln();
+    (1.0 + x * 6.0 + 0.5).floor().clamp(1.0, 7.0) as u8
+}
+
+/// SplitMix64: a small, fixed generator so the shuffle never changes with a
+/// dependency's version.
+pub struct SplitMix64(u64);
+
+impl SplitMix64 {
+    pub fn new(seed: u64) -> Self {
+        SplitMix64(seed)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    /// Uniform in `0..bound` (Lemire's multiply-shift, bias below 2⁻³²).
+    pub fn below(&mut self, bound: u64) -> u64 {
+        ((self.next_u64() as u128 * bound as u128) >> 64) as u64
+    }
+    /// A float in [0, 1).
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Fisher–Yates with the configured seed.
+pub fn shuffle<T>(items: &mut [T], seed: u64) {
+    let mut rng = SplitMix64::new(seed);
+    for i in (1..items.len()).rev() {
+        let j = rng.below(i as u64 + 1) as usize;
+        items.swap(i, j);
+    }
+}
+
+/// Word vectors: from word embeddings where they have the word, else the
+/// normalised mean of the vectors of the poems containing it.
+pub struct WordVectors<'a> {
+    vectors: &'a Matrix,
+    embedded: Option<(&'a Embeddings, HashMap<&'a str, usize>)>,
+    containing: HashMap<String, Vec<u32>>,
+}
+
+impl<'a> WordVectors<'a> {
+    pub fn new(corpus: &Corpus, vectors: &'a Matrix, embedded: Option<&'a Embeddings>) -> Self {
+        let mut containing: HashMap<String, Vec<u32>> = HashMap::new();
+        for (row, poem) in corpus.poems.iter().enumerate() {
+            let unique: HashSet<String> = tokens(&poem.content).collect();
+            for word in unique {
+                containing.entry(word).or_default().push(row as u32);
+            }
+        }
+        WordVectors {
+            vectors,
+            embedded: embedded.map(|e| (e, e.lookup())),
+            containing,
+        }
+    }
+
+    pub fn get(&self, word: &str) -> Option<Vec<f32>> {
+        if let Some((e, lookup)) = &self.embedded {
+            if let Some(&i) = lookup.get(word) {
+                return Some(e.vectors.row(i).to_vec());
+            }
+        }
+        let rows = self.containing.get(word)?;
+        unit_mean(
+            rows.iter().map(|&r| self.vectors.row(r as usize)),
+            self.vectors.dim,
+        )
+    }
+}
+
+/// A word of the cloud with its page's data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WordPage {
+    pub word: CloudWord,
+    pub colour: u8,
+    /// Rows of the closest poems, best first.
+    pub poems: Vec<u32>,
+    /// The shown poem nearest the centroid of the shown poems.
+    pub central: u32,
+}
+
+pub fn word_pages(
+    cloud: &[CloudWord],
+    words: &WordVectors,
+    vectors: &Matrix,
+    anchors: &Anchors,
+    word_poems: usize,
+) -> Vec<WordPage> {
+    use rayon::prelude::*;
+    cloud
+        .par_iter()
+        .filter_map(|w| {
+            let v = words.get(&w.word)?;
+            let poems = rank_against(vectors, &v, word_poems);
+            let centroid = unit_mean(poems.iter().map(|&r| vectors.row(r as usize)), vectors.dim);
+            let central = match centroid {
+                Some(c) => {
+                    let ranked = rank_against(&subset(vectors, &poems), &c, 1);
+                    poems[ranked[0] as usize]
+                }
+                None => poems[0],
+            };
+            Some(WordPage {
+                word: w.clone(),
+                colour: nearest(&v, anchors),
+                poems,
+                central,
+            })
+        })
+        .collect()
+}
+
+fn subset(m: &Matrix, rows: &[u32]) -> Matrix {
+    let mut data = Vec::with_capacity(rows.len() * m.dim);
+    for &r in rows {
+        data.extend_from_slice(m.row(r as usize));
+    }
+    Matrix { dim: m.dim, data }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn font_sizes_by_hand() {
+        assert_eq!(font_size(5, 5, 5), 7);
+        assert_eq!(font_size(5, 5, 100), 1);
+        assert_eq!(font_size(100, 5, 100), 7);
+        // ln(10)/ln(96) × 6 + 1.5 = 4.52…
+        assert_eq!(font_size(14, 5, 100), 4);
+    }
+
+    #[test]
+    fn shuffle_is_a_seeded_permutation() {
+        let mut a: Vec<u32> = (0..50).collect();
+        let mut b = a.clone();
+        shuffle(&mut a, 7);
+        shuffle(&mut b, 7);
+        assert_eq!(a, b);
+        let mut c: Vec<u32> = (0..50).collect();
+        shuffle(&mut c, 8);
+        assert_ne!(a, c);
+        a.sort();
+        assert_eq!(a, (0..50).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn tokens_are_lowercase_alphanumeric_runs() {
+        let t: Vec<String> = tokens("Rose's  café, 2023-04! ÉTÉ").collect();
+        assert_eq!(t, vec!["rose", "s", "café", "2023", "04", "été"]);
+    }
+}

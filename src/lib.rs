@@ -1,0 +1,18 @@
+//! verso: an incremental build system that turns a poetry collection with
+//! semantic embeddings into a flat-HTML website.
+
+pub mod build;
+pub mod check;
+pub mod cli;
+pub mod config;
+pub mod corpus;
+pub mod date;
+pub mod derive;
+pub mod error;
+pub mod fixture;
+pub mod progress;
+pub mod render;
+pub mod run;
+pub mod site;
+pub mod text;
+pub mod vectors;

@@ -1,0 +1,285 @@
+//! Progress: counters the workers bump (atomics only), stage announcements,
+//! and one drawing thread — live lines on a terminal, a few plain lines
+//! elsewhere, nothing with `--quiet`.
+
+use crate::site::Family;
+use console::{style, Term};
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Redrawn in place.
+    Tty,
+    /// Plain lines, no control codes.
+    Plain,
+    /// Nothing but errors and the summary.
+    Quiet,
+}
+
+impl Mode {
+    /// `auto`: a terminal on stderr gets the live display.
+    pub fn detect() -> Mode {
+        if Term::stderr().is_term() {
+            Mode::Tty
+        } else {
+            Mode::Plain
+        }
+    }
+}
+
+/// Seconds between plain progress lines of one family.
+const PLAIN_EVERY: Duration = Duration::from_secs(5);
+const BAR: usize = 20;
+const NONE: u32 = u32::MAX;
+
+pub struct Counter {
+    pub family: Family,
+    pub total: AtomicUsize,
+    pub done: AtomicUsize,
+    current: AtomicU32,
+}
+
+pub struct Progress {
+    pub mode: Mode,
+    update_hz: u32,
+    show_current_poem: bool,
+    pub counters: Vec<Counter>,
+    stage: Mutex<Option<(usize, &'static str, Instant)>>,
+    pub started: Instant,
+    pub stage_seconds: Mutex<Vec<(&'static str, f64)>>,
+}
+
+pub const STAGES: usize = 8;
+
+impl Progress {
+    pub fn new(mode: Mode, update_hz: u32, show_current_poem: bool) -> Progress {
+        if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) || mode != Mode::Tty {
+            console::set_colors_enabled_stderr(false);
+            console::set_colors_enabled(false);
+        }
+        Progress {
+            mode,
+            update_hz: update_hz.max(1),
+            show_current_poem,
+            counters: Family::ALL
+                .iter()
+                .map(|&family| Counter {
+                    family,
+                    total: AtomicUsize::new(0),
+                    done: AtomicUsize::new(0),
+                    current: AtomicU32::new(NONE),
+                })
+                .collect(),
+            stage: Mutex::new(None),
+            started: Instant::now(),
+            stage_seconds: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn line(&self, text: &str) {
+        if self.mode != Mode::Quiet {
+            eprintln!("{text}");
+        }
+    }
+
+    /// Announce stage `k` and close the previous one.
+    pub fn stage(&self, k: usize, name: &'static str) {
+        self.end_stage();
+        self.line(&format!(
+            "{}",
+            style(format!("Stage {k}/{STAGES}: {name}")).bold()
+        ));
+        *self.stage.lock().unwrap() = Some((k, name, Instant::now()));
+    }
+
+    pub fn end_stage(&self) {
+        if let Some((_, name, start)) = self.stage.lock().unwrap().take() {
+            let secs = start.elapsed().as_secs_f64();
+            self.stage_seconds.lock().unwrap().push((name, secs));
+            self.line(&format!(
+                "  {}",
+                style(format!("done in {secs:.2} s")).dim()
+            ));
+        }
+    }
+
+    /// A note about the build (the lexical embedder, a set-aside cache).
+    pub fn note(&self, text: &str) {
+        self.line(&format!("  {text}"));
+    }
+
+    pub fn warn(&self, text: &str) {
+        if self.mode != Mode::Quiet {
+            eprintln!("{}", style(text).yellow());
+        }
+    }
+
+    pub fn set_total(&self, family: Family, total: usize) {
+        self.counters[family as usize]
+            .total
+            .store(total, Ordering::Relaxed);
+    }
+
+    /// A worker finished a target of `family` about poem `row`.
+    pub fn done(&self, family: Family, row: Option<u32>) {
+        let c = &self.counters[family as usize];
+        c.done.fetch_add(1, Ordering::Relaxed);
+        c.current.store(row.unwrap_or(NONE), Ordering::Relaxed);
+    }
+
+    pub fn total_done(&self) -> usize {
+        self.counters
+            .iter()
+            .map(|c| c.done.load(Ordering::Relaxed))
+            .sum()
+    }
+
+    /// Start the drawing thread for the writing stage; `labels` gives the
+    /// first words of each poem by row.
+    pub fn draw(self: &Arc<Self>, labels: Arc<Vec<String>>) -> Drawer {
+        let stop = Arc::new(AtomicBool::new(false));
+        let handle = (self.mode != Mode::Quiet).then(|| {
+            let progress = Arc::clone(self);
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || progress.draw_loop(&stop, &labels))
+        });
+        Drawer { stop, handle }
+    }
+
+    fn draw_loop(&self, stop: &AtomicBool, labels: &[String]) {
+        let start = Instant::now();
+        let term = Term::stderr();
+        let mut drawn = 0;
+        let mut last_plain = Instant::now();
+        let mut plain_seen = vec![usize::MAX; self.counters.len()];
+        let tick = Duration::from_secs_f64(1.0 / self.update_hz as f64);
+        loop {
+            let finished = stop.load(Ordering::Relaxed);
+            match self.mode {
+                Mode::Tty => {
+                    let width = term.size().1 as usize;
+                    let lines = self.frame(start, labels, width.max(20));
+                    let _ = term.clear_last_lines(drawn);
+                    let _ = term.write_str(&lines.join("\n"));
+                    let _ = term.write_line("");
+                    drawn = lines.len();
+                }
+                Mode::Plain if finished || last_plain.elapsed() >= PLAIN_EVERY => {
+                    last_plain = Instant::now();
+                    let mut out = std::io::stderr().lock();
+                    for (c, seen) in self.counters.iter().zip(plain_seen.iter_mut()) {
+                        let (done, total) = (
+                            c.done.load(Ordering::Relaxed),
+                            c.total.load(Ordering::Relaxed),
+                        );
+                        if total > 0 && done != *seen {
+                            *seen = done;
+                            let _ = writeln!(
+                                out,
+                                "  {:<14} {done}/{total} ({}%)",
+                                c.family.name(),
+                                percent(done, total)
+                            );
+                        }
+                    }
+                }
+                _ => {}
+            }
+            if finished {
+                return;
+            }
+            std::thread::sleep(tick);
+        }
+    }
+
+    /// The lines of one terminal frame, each cut to the terminal's width.
+    fn frame(&self, start: Instant, labels: &[String], width: usize) -> Vec<String> {
+        let mut lines = Vec::new();
+        for c in &self.counters {
+            let total = c.total.load(Ordering::Relaxed);
+            if total == 0 {
+                continue;
+            }
+            let done = c.done.load(Ordering::Relaxed).min(total);
+            let filled = done * BAR / total;
+            let digits = total.to_string().len();
+            let bar = format!("{}{}", "█".repeat(filled), "░".repeat(BAR - filled));
+            let status = if done == total {
+                style("✓".to_string()).green().to_string()
+            } else if done == 0 {
+                "waiting".to_string()
+            } else {
+                match c.current.load(Ordering::Relaxed) {
+                    row if self.show_current_poem && row != NONE => {
+                        format!(
+                            "\"{}\"",
+                            labels.get(row as usize).map_or("", String::as_str)
+                        )
+                    }
+                    _ => String::new(),
+                }
+            };
+            let text = format!(
+                "  {:<14} {done:>digits$}/{total:<digits$}  {bar} {:>3}% {status}",
+                c.family.name(),
+                percent(done, total)
+            );
+            lines.push(console::truncate_str(&text, width - 1, "…").into_owned());
+        }
+        let elapsed = start.elapsed().as_secs_f64();
+        let done: usize = self.total_done();
+        let total: usize = self
+            .counters
+            .iter()
+            .map(|c| c.total.load(Ordering::Relaxed))
+            .sum();
+        let rate = if elapsed > 0.0 {
+            done as f64 / elapsed
+        } else {
+            0.0
+        };
+        let eta = if rate > 0.0 {
+            clock((total - done.min(total)) as f64 / rate)
+        } else {
+            "-".into()
+        };
+        let footer = format!(
+            "  elapsed {} | {rate:.0} pages/s | ETA {eta}",
+            clock(elapsed)
+        );
+        lines.push(console::truncate_str(&footer, width - 1, "…").into_owned());
+        lines
+    }
+}
+
+fn percent(done: usize, total: usize) -> usize {
+    (done * 100).checked_div(total).unwrap_or(100)
+}
+
+/// `m:ss` or `h:mm:ss`.
+pub fn clock(seconds: f64) -> String {
+    let s = seconds.round() as u64;
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
+    }
+}
+
+/// Stops and joins the drawing thread (after one last frame).
+pub struct Drawer {
+    stop: Arc<AtomicBool>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Drawer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}

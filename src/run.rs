@@ -1,0 +1,189 @@
+//! The commands: configuration and flags in, work done, an exit code out.
+
+use crate::build::{self, Options};
+use crate::cli::{BuildArgs, CheckArgs, Cli, Command, CommonArgs, ProgressArg, StatusArgs};
+use crate::config::{Config, Overrides};
+use crate::error::{Error, IoContext, Result};
+use crate::progress::{Mode, Progress};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+pub fn run(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::Build(args) => build_command(args),
+        Command::Status(args) => status_command(args),
+        Command::Check(args) => check_command(args),
+        Command::Clean(args) => clean_command(args),
+        Command::Fixture(args) => {
+            crate::fixture::write(&args.dir, args.poems, args.dim, args.seed)?;
+            println!(
+                "wrote a collection of {} poems ({} dimensions) to {}",
+                args.poems,
+                args.dim,
+                args.dir.display()
+            );
+            Ok(0)
+        }
+    }
+}
+
+fn config_path(dir: &Option<PathBuf>, config: &Option<PathBuf>) -> PathBuf {
+    match config {
+        Some(c) => c.clone(),
+        None => dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("."))
+            .join("verso.toml"),
+    }
+}
+
+fn load_config(common: &CommonArgs, threads: Option<usize>) -> Result<Config> {
+    Config::load(
+        &config_path(&common.dir, &common.config),
+        &Overrides {
+            output: common.out.clone(),
+            cache: common.cache.clone(),
+            threads,
+        },
+    )
+}
+
+fn thread_pool(threads: usize) {
+    if threads > 0 {
+        // Only fails when a pool exists already (tests calling run twice).
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build_global();
+    }
+}
+
+/// SIGINT and SIGTERM set the flag; a second one exits at once with 130.
+fn cancel_on_signals() -> Result<Arc<AtomicBool>> {
+    let flag = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(&flag))
+            .and_then(|_| signal_hook::flag::register(signal, Arc::clone(&flag)))
+            .map_err(|e| Error::Failed(format!("cannot install the signal handler: {e}")))?;
+    }
+    Ok(flag)
+}
+
+fn build_command(args: BuildArgs) -> Result<i32> {
+    let config = load_config(&args.common, args.threads)?;
+    thread_pool(config.threads);
+    let mode = if args.quiet {
+        Mode::Quiet
+    } else {
+        match args.progress {
+            ProgressArg::Auto => Mode::detect(),
+            ProgressArg::Tty => Mode::Tty,
+            ProgressArg::Plain => Mode::Plain,
+            ProgressArg::None => Mode::Quiet,
+        }
+    };
+    let progress = Arc::new(Progress::new(
+        mode,
+        config.update_hz,
+        config.show_current_poem,
+    ));
+    let cancel = cancel_on_signals()?;
+    let options = Options {
+        force: args.force,
+        summary_json: args.summary_json,
+        changes: args.changes,
+    };
+    let summary = build::build(config, &options, &progress, &cancel)?;
+    print!("{}", build::summary_text(&summary));
+    Ok(if summary.interrupted { 130 } else { 0 })
+}
+
+fn status_command(args: StatusArgs) -> Result<i32> {
+    let config = load_config(&args.common, None)?;
+    let progress = Progress::new(Mode::Quiet, 1, false);
+    let status = build::status::status(config, &progress)?;
+    match args.explain {
+        Some(path) => println!("{}", status.explain(&path)),
+        None => print!("{}", status.table()),
+    }
+    Ok(0)
+}
+
+fn check_command(args: CheckArgs) -> Result<i32> {
+    let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from("."));
+    let config_file = config_path(&args.dir, &args.config);
+    // A collection folder: check its output and cache; a site folder: the site.
+    let (site, cache) = if args.config.is_some() || config_file.exists() {
+        let common = CommonArgs {
+            dir: args.dir,
+            config: args.config,
+            out: args.out,
+            cache: args.cache,
+        };
+        let config = load_config(&common, None)?;
+        (config.output, Some(config.cache))
+    } else {
+        (args.out.unwrap_or(dir), args.cache)
+    };
+    if !site.join("index.html").is_file() {
+        return Err(Error::Usage(format!(
+            "{} holds no built site (no index.html)",
+            site.display()
+        )));
+    }
+    let report = crate::check::check(&site, cache.as_deref())?;
+    for problem in &report.problems {
+        println!("{problem}");
+    }
+    println!(
+        "checked {} pages, {} links: {} problem(s)",
+        report.pages,
+        report.links,
+        report.problems.len()
+    );
+    Ok(if report.problems.is_empty() { 0 } else { 1 })
+}
+
+fn clean_command(args: CommonArgs) -> Result<i32> {
+    let config = load_config(&args, None)?;
+    let removed = clean(&config.output, &config.cache)?;
+    println!(
+        "removed {removed} file(s) and the cache {}",
+        config.cache.display()
+    );
+    Ok(0)
+}
+
+/// Remove every recorded output file, folders left empty, and the cache.
+pub fn clean(out: &Path, cache: &Path) -> Result<usize> {
+    let mut removed = 0;
+    if build::store::exists(cache) {
+        let records = build::store::Store::open(cache)?.records;
+        let mut folders = std::collections::BTreeSet::new();
+        for path in records.keys() {
+            if !crate::corpus::is_contained(path) {
+                continue;
+            }
+            let file = out.join(path);
+            if file.is_file() {
+                std::fs::remove_file(&file).at(&file)?;
+                removed += 1;
+            }
+            let mut dir = Path::new(path).parent();
+            while let Some(d) = dir.filter(|d| !d.as_os_str().is_empty()) {
+                folders.insert(d.to_path_buf());
+                dir = d.parent();
+            }
+        }
+        build::sweep::temporaries(out)?;
+        // Deepest first; a folder with files verso did not write stays.
+        for folder in folders.iter().rev() {
+            let _ = std::fs::remove_dir(out.join(folder));
+        }
+        let _ = std::fs::remove_dir(out);
+    }
+    if cache.exists() {
+        std::fs::remove_dir_all(cache).at(cache)?;
+    }
+    Ok(removed)
+}
