@@ -121,7 +121,10 @@ pub fn check(site: &Path, cache: Option<&Path>) -> Result<Report> {
 
 /// Every recorded file exists and has its recorded hash.
 fn check_records(site: &Path, cache: &Path) -> Result<Vec<String>> {
-    let opened = Store::open(cache)?;
+    let Some(lock) = store::CacheLock::acquire(cache, false)? else {
+        return Ok(Vec::new());
+    };
+    let opened = Store::open(lock)?;
     let mut records: Vec<(&String, &store::Record)> = opened.records.iter().collect();
     records.sort_by(|a, b| a.0.cmp(b.0));
     Ok(records

@@ -15,6 +15,8 @@ pub enum Mode {
     Tty,
     /// Plain lines, no control codes.
     Plain,
+    /// No progress; warnings still shown.
+    None,
     /// Nothing but errors and the summary.
     Quiet,
 }
@@ -80,7 +82,7 @@ impl Progress {
     }
 
     fn line(&self, text: &str) {
-        if self.mode != Mode::Quiet {
+        if matches!(self.mode, Mode::Tty | Mode::Plain) {
             eprintln!("{text}");
         }
     }
@@ -141,7 +143,7 @@ impl Progress {
     /// first words of each poem by row.
     pub fn draw(self: &Arc<Self>, labels: Arc<Vec<String>>) -> Drawer {
         let stop = Arc::new(AtomicBool::new(false));
-        let handle = (self.mode != Mode::Quiet).then(|| {
+        let handle = matches!(self.mode, Mode::Tty | Mode::Plain).then(|| {
             let progress = Arc::clone(self);
             let stop = Arc::clone(&stop);
             std::thread::spawn(move || progress.draw_loop(&stop, &labels))

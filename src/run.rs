@@ -79,7 +79,7 @@ fn build_command(args: BuildArgs) -> Result<i32> {
             ProgressArg::Auto => Mode::detect(),
             ProgressArg::Tty => Mode::Tty,
             ProgressArg::Plain => Mode::Plain,
-            ProgressArg::None => Mode::Quiet,
+            ProgressArg::None => Mode::None,
         }
     };
     let progress = Arc::new(Progress::new(
@@ -101,7 +101,7 @@ fn build_command(args: BuildArgs) -> Result<i32> {
 fn status_command(args: StatusArgs) -> Result<i32> {
     let config = load_config(&args.common, None)?;
     let progress = Progress::new(Mode::Quiet, 1, false);
-    let status = build::status::status(config, &progress)?;
+    let status = build::status::status(config, &progress, args.explain.as_deref())?;
     match args.explain {
         Some(path) => println!("{}", status.explain(&path)),
         None => print!("{}", status.table()),
@@ -158,7 +158,11 @@ fn clean_command(args: CommonArgs) -> Result<i32> {
 pub fn clean(out: &Path, cache: &Path) -> Result<usize> {
     let mut removed = 0;
     if build::store::exists(cache) {
-        let records = build::store::Store::open(cache)?.records;
+        let lock = build::store::CacheLock::acquire(cache, false)?;
+        let records = match lock {
+            Some(lock) => build::store::Store::open(lock)?.records,
+            None => Default::default(),
+        };
         let mut folders = std::collections::BTreeSet::new();
         for path in records.keys() {
             if !crate::corpus::is_contained(path) {

@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use store::{Record, Store};
+use store::{CacheLock, Memo, Record, Store};
 
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -78,14 +78,6 @@ struct Companions {
     colours: Option<Embeddings>,
 }
 
-/// Small facts about the aligned vectors, cached; present only for inputs
-/// that passed validation.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct AlignedInfo {
-    dim: usize,
-    warnings: Vec<String>,
-}
-
 /// Colours and word pages, cached together.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct WordData {
@@ -127,7 +119,8 @@ fn key(parts: &[&[u8]]) -> blake3::Hash {
 }
 
 /// Stages 1–4. `persist`: create the cache and store derived data in it
-/// (a build), or only read it (status).
+/// (a build), or only read it (status). Nothing in the cache is written, and
+/// the store is not even opened, until every input has passed validation.
 pub fn prepare(
     config: Config,
     options: &Options,
@@ -135,14 +128,11 @@ pub fn prepare(
     persist: bool,
 ) -> Result<Prepared> {
     // The lock comes first, so a second build stops before doing anything.
-    let mut opened = if store::exists(&config.cache) || persist && config.cache.exists() {
-        Some(Store::open(&config.cache)?)
-    } else {
-        None
+    let lock = CacheLock::acquire(&config.cache, false)?;
+    let memo = match (&lock, options.force) {
+        (Some(_), false) => Memo::read(&config.cache),
+        _ => Memo::default(),
     };
-    if let Some(w) = opened.as_ref().and_then(|o| o.warning.clone()) {
-        progress.warn(&w);
-    }
 
     progress.stage(1, "load and validate");
     let corpus = corpus::load(&config.poems, &config.media)?;
@@ -160,6 +150,7 @@ pub fn prepare(
         .iter()
         .map(|p| p.content.as_bytes())
         .collect::<Vec<_>>());
+    let lexical = config.embeddings.is_none();
     let vectors_id = match &config.embeddings {
         Some(path) => key(&[b"model", hash_file(path)?.as_bytes(), &indices]),
         None => {
@@ -167,23 +158,21 @@ pub fn prepare(
             key(&[b"lexical", contents.as_bytes(), &indices])
         }
     };
-    let lexical = config.embeddings.is_none();
-    let info_key = key(&[b"aligned", vectors_id.as_bytes()]);
-    let matrix_key = key(&[b"matrix", vectors_id.as_bytes()]);
     let mut matrix: Option<Matrix> = None;
-    let info = match lookup::<AlignedInfo>(&opened, options, &info_key) {
-        Some(info) => info,
+    let (dim, warnings) = match memo
+        .vectors
+        .clone()
+        .filter(|(id, _, _)| id == vectors_id.as_bytes())
+    {
+        Some((_, dim, warnings)) => (dim, warnings),
         None => {
             let (m, warnings) = load_vectors(&config, &corpus)?;
-            let info = AlignedInfo {
-                dim: m.dim,
-                warnings,
-            };
+            let dim = m.dim;
             matrix = Some(m);
-            info
+            (dim, warnings)
         }
     };
-    for w in &info.warnings {
+    for w in &warnings {
         progress.warn(&format!("warning: {w}"));
     }
     let companion_file = |path: &Option<PathBuf>, name: &str| -> Result<Option<blake3::Hash>> {
@@ -219,61 +208,65 @@ pub fn prepare(
         word_file.unwrap_or(none).as_bytes(),
         colour_file.unwrap_or(none).as_bytes(),
     ]);
-    let mut word_data = lookup::<WordData>(&opened, options, &words_key);
-    // Companions are parsed (and so validated) now when the word data must be computed.
-    let companions = if word_data.is_none() {
+    // Companions are parsed (and so validated) unless these very files passed before.
+    let parse_companions = || -> Result<Companions> {
         let parse =
             |path: &Option<PathBuf>, file: Option<blake3::Hash>| -> Result<Option<Embeddings>> {
                 match (path, file) {
                     (Some(p), Some(_)) => {
                         let e = vectors::load(p)?;
-                        vectors::check_dimension(p, &e, info.dim)?;
+                        vectors::check_dimension(p, &e, dim)?;
                         Ok(Some(e))
                     }
                     _ => Ok(None),
                 }
             };
-        Some(Companions {
+        Ok(Companions {
             words: parse(&config.word_embeddings, word_file)?,
             colours: parse(&config.color_embeddings, colour_file)?,
         })
-    } else {
-        None
     };
+    let mut companions = match memo.words {
+        Some(k) if k == *words_key.as_bytes() => None,
+        _ => Some(parse_companions()?),
+    };
+
     // Validation is over: from here on the cache may be created and written.
-    if opened.is_none() && persist {
-        opened = Some(Store::open(&config.cache)?);
-    }
-    let (store, records) = match opened {
-        Some(o) => (
-            Some(o.store),
-            if options.force {
+    let lock = match lock {
+        Some(l) => Some(l),
+        None => CacheLock::acquire(&config.cache, persist)?,
+    };
+    let (store, records) = match lock {
+        Some(lock) => {
+            let opened = Store::open(lock)?;
+            if let Some(w) = &opened.warning {
+                progress.warn(w);
+            }
+            let records = if options.force {
                 HashMap::new()
             } else {
-                o.records
-            },
-        ),
+                opened.records
+            };
+            (Some(opened.store), records)
+        }
         None => (None, HashMap::new()),
     };
+    let cache = store.as_ref().filter(|_| !options.force);
     let put = |k: &blake3::Hash, value: &dyn ErasedPut| -> Result<()> {
         match (&store, persist) {
             (Some(s), true) => value.put(s, k),
             _ => Ok(()),
         }
     };
+    let matrix_key = key(&[b"matrix", vectors_id.as_bytes()]);
     if let Some(m) = &matrix {
-        put(&info_key, &info)?;
         put(&matrix_key, m)?;
     }
     let get_matrix = |matrix: &mut Option<Matrix>| -> Result<Matrix> {
         if let Some(m) = matrix.take() {
             return Ok(m);
         }
-        if let Some(m) = store
-            .as_ref()
-            .filter(|_| !options.force)
-            .and_then(|s| s.derived::<Matrix>(&matrix_key))
-        {
+        if let Some(m) = cache.and_then(|s| s.derived::<Matrix>(&matrix_key)) {
             return Ok(m);
         }
         let (m, _) = load_vectors(&config, &corpus)?;
@@ -297,11 +290,7 @@ pub fn prepare(
         &(list_len as u64).to_le_bytes(),
     ]);
     let mut loaded: Option<Matrix> = None;
-    let neighbours = match store
-        .as_ref()
-        .filter(|_| !options.force)
-        .and_then(|s| s.derived::<Neighbours>(&neighbours_key))
-    {
+    let neighbours = match cache.and_then(|s| s.derived::<Neighbours>(&neighbours_key)) {
         Some(n) => n,
         None => {
             let m = get_matrix(&mut matrix)?;
@@ -313,22 +302,16 @@ pub fn prepare(
     };
 
     progress.stage(4, "colours and word cloud");
-    if options.force {
-        word_data = None;
-    }
-    let word_data = match word_data {
+    let word_data = match cache.and_then(|s| s.derived::<WordData>(&words_key)) {
         Some(d) => d,
         None => {
             let m = match loaded.take() {
                 Some(m) => m,
                 None => get_matrix(&mut matrix)?,
             };
-            let companions = match companions {
+            let companions = match companions.take() {
                 Some(c) => c,
-                None => Companions {
-                    words: None,
-                    colours: None,
-                },
+                None => parse_companions()?,
             };
             let d = compute_word_data(&config, &corpus, &m, &companions);
             put(&words_key, &d)?;
@@ -336,6 +319,13 @@ pub fn prepare(
         }
     };
     progress.note(&format!("{} words in the cloud", word_data.words.len()));
+    if persist {
+        let memo = Memo {
+            vectors: Some((*vectors_id.as_bytes(), dim, warnings)),
+            words: Some(*words_key.as_bytes()),
+        };
+        memo.write(&config.cache)?;
+    }
     Ok(Prepared {
         layout: Layout {
             poems_per_page: config.poems_per_page,
@@ -352,18 +342,6 @@ pub fn prepare(
         word_data_colours: word_data.colours,
         words: word_data.words,
     })
-}
-
-/// A cached derived value, unless the cache is ignored.
-fn lookup<T: serde::de::DeserializeOwned>(
-    opened: &Option<store::Opened>,
-    options: &Options,
-    key: &blake3::Hash,
-) -> Option<T> {
-    opened
-        .as_ref()
-        .filter(|_| !options.force)
-        .and_then(|o| o.store.derived(key))
 }
 
 /// Object-safe "store this value".
@@ -565,6 +543,7 @@ pub fn build(
         removed = sweep::orphans(out, &planned, &records, &store)?;
         sweep::temporaries(out)?;
         store.prune_derived()?;
+        store.update_entries(&site.entry_digests())?;
         store.flush()?;
         for path in &removed {
             families

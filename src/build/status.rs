@@ -1,11 +1,14 @@
 //! `verso status`: what a build would do, per family, without writing
 //! anything; `--explain PATH` says why one target is stale.
 
+use super::store::Store;
 use super::{prepare, up_to_date, Options, Prepared};
 use crate::config::Config;
 use crate::error::Result;
 use crate::progress::Progress;
-use crate::site::{Family, Site};
+use crate::site::entry::Digests;
+use crate::site::paths::code;
+use crate::site::{Family, Site, Target};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -22,11 +25,12 @@ pub struct Status {
     reasons: HashMap<String, String>,
 }
 
-pub fn status(config: Config, progress: &Progress) -> Result<Status> {
+pub fn status(config: Config, progress: &Progress, explain: Option<&str>) -> Result<Status> {
     let Prepared {
         config,
         corpus,
         renderer,
+        store,
         records,
         neighbours,
         word_data_colours,
@@ -45,6 +49,7 @@ pub fn status(config: Config, progress: &Progress) -> Result<Status> {
     );
     let targets = site.plan()?;
     let out = &config.output;
+    let explain = explain.map(|p| p.trim_start_matches("./"));
     let mut families: BTreeMap<&'static str, Counts> = Family::ALL
         .iter()
         .map(|f| (f.name(), Counts::default()))
@@ -66,10 +71,16 @@ pub fn status(config: Config, progress: &Progress) -> Result<Status> {
                 match std::fs::metadata(out.join(&t.path)) {
                     Err(_) => "stale: its file is missing from the output folder".to_string(),
                     Ok(m) if m.len() != r.size => {
-                        format!("stale: its file was changed outside verso ({} bytes, {} recorded)", m.len(), r.size)
+                        format!(
+                            "stale: its file was changed outside verso ({} bytes, {} recorded)",
+                            m.len(),
+                            r.size
+                        )
                     }
-                    Ok(_) => "stale: an input of its key changed (its poems, their entries, the templates or its page values)"
-                        .to_string(),
+                    Ok(_) if explain == Some(t.path.as_str()) => {
+                        format!("stale: {}", why(store.as_ref(), &site, t))
+                    }
+                    Ok(_) => "stale: an input of its key changed".to_string(),
                 }
             }
         };
@@ -87,6 +98,78 @@ pub fn status(config: Config, progress: &Progress) -> Result<Status> {
         );
     }
     Ok(Status { families, reasons })
+}
+
+/// Which part of a stale page's key changed, from the anatomy recorded when
+/// it was last written and the entries' digests of the last build.
+fn why(store: Option<&Store>, site: &Site, target: &Target) -> String {
+    let Some(old) = store.and_then(|s| s.anatomy(&target.path)) else {
+        return "an input of its key changed".into();
+    };
+    let new = &target.anatomy;
+    if target.family == Family::Media {
+        return "the source file's bytes changed".into();
+    }
+    if old.fingerprint != new.fingerprint {
+        return "the generator changed: a template it uses, or verso's version".into();
+    }
+    let mut reasons = Vec::new();
+    if old.poems != new.poems {
+        let at = old
+            .poems
+            .iter()
+            .zip(&new.poems)
+            .position(|(a, b)| a != b)
+            .unwrap_or(old.poems.len().min(new.poems.len()));
+        reasons.push(match (old.poems.get(at), new.poems.get(at)) {
+            (Some(a), Some(b)) => format!(
+                "the poems it shows changed: poem {} now stands where poem {} was",
+                code(*b),
+                code(*a)
+            ),
+            (None, Some(b)) => format!("the poems it shows changed: poem {} was added", code(*b)),
+            (Some(a), None) => format!(
+                "the poems it shows changed: poem {} is no longer shown",
+                code(*a)
+            ),
+            (None, None) => "the poems it shows changed".into(),
+        });
+    }
+    if old.header != new.header {
+        reasons.push("its page values changed (page count, ranks, header text or links)".into());
+    }
+    let current: HashMap<u32, Digests> = site.entry_digests().into_iter().collect();
+    let mut changed = Vec::new();
+    let mut seen = HashSet::new();
+    for index in new.poems.iter().filter(|i| seen.insert(**i)) {
+        let before = store.and_then(|s| s.entry_digests(*index));
+        let (Some(before), Some(now)) = (before, current.get(index)) else {
+            continue;
+        };
+        let fields: Vec<&str> = now
+            .iter()
+            .zip(&before)
+            .filter(|(a, b)| a != b)
+            .map(|(a, _)| a.0.as_str())
+            .collect();
+        if !fields.is_empty() {
+            changed.push(format!(
+                "entry of poem {} changed: {}",
+                code(*index),
+                fields.join(", ")
+            ));
+        }
+    }
+    let more = changed.len().saturating_sub(3);
+    changed.truncate(3);
+    if more > 0 {
+        changed.push(format!("and {more} more entries"));
+    }
+    reasons.extend(changed);
+    if reasons.is_empty() {
+        reasons.push("an entry it shows renders differently".into());
+    }
+    reasons.join("; ")
 }
 
 impl Status {

@@ -5,6 +5,8 @@
 //! another build is refused.
 
 use crate::error::{Error, IoContext, Result};
+use crate::site::entry::Digests;
+use crate::site::Anatomy;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -29,9 +31,13 @@ pub struct Store {
     db: sled::Db,
     targets: sled::Tree,
     derived: sled::Tree,
+    /// Output path → the page's `Anatomy`, for `status --explain`.
+    anatomy: sled::Tree,
+    /// poem_index → digests of its entry's inputs as of the last build.
+    entries: sled::Tree,
     /// Derived keys used by this build; the others are dropped at the end.
     used: Mutex<HashSet<Vec<u8>>>,
-    _lock: File,
+    _lock: CacheLock,
 }
 
 /// The result of opening: the store, its records, and a warning when an
@@ -50,31 +56,17 @@ fn store_error(dir: &Path, message: impl std::fmt::Display) -> Error {
 }
 
 impl Store {
-    /// Lock the cache folder and open (or create) the store in it.
-    pub fn open(dir: &Path) -> Result<Opened> {
-        std::fs::create_dir_all(dir).at(dir)?;
-        let lock_path = dir.join("lock");
-        let lock = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .at(&lock_path)?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(Error::Locked {
-                    path: dir.to_path_buf(),
-                })
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&lock_path, e)),
-        }
+    /// Open (or create) the store in a locked cache folder.
+    pub fn open(lock: CacheLock) -> Result<Opened> {
+        let dir = lock.dir.clone();
+        let dir = dir.as_path();
         let db_path = dir.join("store");
         let mut warning = None;
         let opened = match Self::try_open(&db_path) {
             Ok(opened) => Some(opened),
             Err(reason) => {
                 let aside = set_aside(&db_path).at(&db_path)?;
+                let _ = std::fs::remove_file(dir.join(MEMO));
                 warning = Some(format!(
                     "warning: the cache {} was unusable ({reason}); it was moved to {} and the build starts clean",
                     db_path.display(),
@@ -93,6 +85,8 @@ impl Store {
                 dir: dir.to_path_buf(),
                 targets: open_tree("targets")?,
                 derived: open_tree("derived")?,
+                anatomy: open_tree("anatomy")?,
+                entries: open_tree("entries")?,
                 db,
                 used: Mutex::new(HashSet::new()),
                 _lock: lock,
@@ -170,6 +164,54 @@ impl Store {
         self.targets
             .remove(path.as_bytes())
             .map_err(|e| store_error(&self.dir, e))?;
+        self.anatomy
+            .remove(path.as_bytes())
+            .map_err(|e| store_error(&self.dir, e))?;
+        Ok(())
+    }
+
+    pub fn record_anatomy(&self, path: &str, anatomy: &Anatomy) -> Result<()> {
+        let bytes = postcard::to_stdvec(anatomy).expect("anatomies serialise");
+        self.anatomy
+            .insert(path.as_bytes(), bytes)
+            .map_err(|e| store_error(&self.dir, e))?;
+        Ok(())
+    }
+
+    pub fn anatomy(&self, path: &str) -> Option<Anatomy> {
+        let bytes = self.anatomy.get(path.as_bytes()).ok()??;
+        postcard::from_bytes(&bytes).ok()
+    }
+
+    pub fn entry_digests(&self, index: u32) -> Option<Digests> {
+        let bytes = self.entries.get(index.to_be_bytes()).ok()??;
+        postcard::from_bytes(&bytes).ok()
+    }
+
+    /// Keep the entries' digests of this build; drop those of deleted poems.
+    pub fn update_entries(&self, digests: &[(u32, Digests)]) -> Result<()> {
+        let err = |e: sled::Error| store_error(&self.dir, e);
+        let current: HashSet<[u8; 4]> = digests.iter().map(|(i, _)| i.to_be_bytes()).collect();
+        for key in self.entries.iter().keys() {
+            let key = key.map_err(err)?;
+            if !current.contains(key.as_ref()) {
+                self.entries.remove(key).map_err(err)?;
+            }
+        }
+        for (index, fields) in digests {
+            let bytes = postcard::to_stdvec(fields).expect("digests serialise");
+            if self
+                .entries
+                .get(index.to_be_bytes())
+                .map_err(err)?
+                .as_deref()
+                != Some(bytes.as_slice())
+            {
+                self.entries
+                    .insert(index.to_be_bytes(), bytes)
+                    .map_err(err)?;
+            }
+        }
         Ok(())
     }
 
@@ -208,6 +250,70 @@ impl Store {
     pub fn flush(&self) -> Result<()> {
         self.db.flush().map_err(|e| store_error(&self.dir, e))?;
         Ok(())
+    }
+}
+
+/// The exclusive lock on a cache folder, held for a whole build: a second
+/// build on the same cache stops before reading anything.
+pub struct CacheLock {
+    dir: PathBuf,
+    _file: File,
+}
+
+impl CacheLock {
+    /// Lock `dir`, creating it when `create` is set; `None` when it does not
+    /// exist and may not be created.
+    pub fn acquire(dir: &Path, create: bool) -> Result<Option<CacheLock>> {
+        if !dir.exists() {
+            if !create {
+                return Ok(None);
+            }
+            std::fs::create_dir_all(dir).at(dir)?;
+        }
+        let path = dir.join("lock");
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .at(&path)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(CacheLock {
+                dir: dir.to_path_buf(),
+                _file: file,
+            })),
+            Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked {
+                path: dir.to_path_buf(),
+            }),
+            Err(std::fs::TryLockError::Error(e)) => Err(Error::io(&path, e)),
+        }
+    }
+}
+
+/// The memo: what validation needs to know of inputs that passed before,
+/// kept in a plain file so that it can be read without opening (and so
+/// writing) the store.
+pub const MEMO: &str = "validated";
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Memo {
+    /// Hash of the poems' vectors' inputs that passed, with their dimension and warnings.
+    pub vectors: Option<([u8; 32], usize, Vec<String>)>,
+    /// Hash of the word data's inputs whose companion files passed.
+    pub words: Option<[u8; 32]>,
+}
+
+impl Memo {
+    pub fn read(dir: &Path) -> Memo {
+        std::fs::read(dir.join(MEMO))
+            .ok()
+            .and_then(|b| postcard::from_bytes(&b).ok())
+            .unwrap_or_default()
+    }
+
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        let bytes = postcard::to_stdvec(self).expect("memos serialise");
+        super::exec::write_atomically(&dir.join(MEMO), &bytes)
     }
 }
 

@@ -1,0 +1,202 @@
+//! Helpers: running the binary, making collections, reading whole trees.
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::SystemTime;
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+pub fn verso() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_verso"))
+}
+
+pub fn finish(out: Output) -> Run {
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+pub fn run(args: &[&str]) -> Run {
+    finish(verso().args(args).output().expect("verso runs"))
+}
+
+pub fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// Build quietly; panics with the output unless the exit code is `code`.
+pub fn build_expect(dir: &Path, extra: &[&str], code: i32) -> Run {
+    let mut args = vec!["build", p(dir), "--progress", "none"];
+    args.extend_from_slice(extra);
+    let r = run(&args);
+    assert_eq!(r.code, code, "build {dir:?} {extra:?}:\n{}", r.all());
+    r
+}
+
+pub fn build(dir: &Path) -> Run {
+    build_expect(dir, &[], 0)
+}
+
+/// Written count from a build's summary JSON.
+pub fn build_summary(dir: &Path, extra: &[&str]) -> Value {
+    let json = dir.join("summary.json");
+    let mut args = vec!["--summary-json", p(&json)];
+    args.extend_from_slice(extra);
+    build_expect(dir, &args, 0);
+    serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap()
+}
+
+pub fn total(summary: &Value, field: &str) -> u64 {
+    summary["families"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|f| f[field].as_u64().unwrap())
+        .sum()
+}
+
+/// A small synthetic collection with small pages, so every page kind has
+/// several pages.
+pub fn small_collection(dir: &Path, poems: usize, seed: u64) {
+    let r = run(&[
+        "fixture",
+        "--poems",
+        &poems.to_string(),
+        "--dim",
+        "8",
+        "--seed",
+        &seed.to_string(),
+        p(dir),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    std::fs::write(
+        dir.join("verso.toml"),
+        "[pages]\npoems_per_page = 4\npages_per_poem = 2\nchronological_per_page = 10\n\n[wordcloud]\nmin_occurrences = 3\nword_poems = 5\nmax_words = 30\n",
+    )
+    .unwrap();
+}
+
+/// Every file under `dir`, by relative path.
+pub fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut |rel, path| {
+        out.insert(rel, std::fs::read(path).unwrap());
+    });
+    out
+}
+
+pub fn mtimes(dir: &Path) -> BTreeMap<String, SystemTime> {
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut |rel, path| {
+        out.insert(rel, std::fs::metadata(path).unwrap().modified().unwrap());
+    });
+    out
+}
+
+fn walk(root: &Path, dir: &Path, f: &mut dyn FnMut(String, &Path)) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let path = e.path();
+        if path.is_dir() {
+            walk(root, &path, f);
+        } else {
+            let rel = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            f(rel, &path);
+        }
+    }
+}
+
+/// Assert two trees are equal, naming the first differences.
+pub fn assert_same_tree(a: &Path, b: &Path) {
+    let (ta, tb) = (tree(a), tree(b));
+    let only_a: Vec<&String> = ta.keys().filter(|k| !tb.contains_key(*k)).take(5).collect();
+    let only_b: Vec<&String> = tb.keys().filter(|k| !ta.contains_key(*k)).take(5).collect();
+    let differ: Vec<&String> = ta
+        .iter()
+        .filter(|(k, v)| tb.get(*k).is_some_and(|w| w != *v))
+        .map(|(k, _)| k)
+        .take(5)
+        .collect();
+    assert!(
+        only_a.is_empty() && only_b.is_empty() && differ.is_empty(),
+        "trees differ: only in {a:?}: {only_a:?}; only in {b:?}: {only_b:?}; different: {differ:?}"
+    );
+}
+
+/// The files whose bytes differ between two trees, or exist in one only.
+pub fn differing(a: &BTreeMap<String, Vec<u8>>, b: &BTreeMap<String, Vec<u8>>) -> Vec<String> {
+    let mut keys: Vec<String> = a.keys().chain(b.keys()).cloned().collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter().filter(|k| a.get(k) != b.get(k)).collect()
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+            let mut perms = std::fs::metadata(&target).unwrap().permissions();
+            #[allow(clippy::permissions_set_readonly_false)]
+            perms.set_readonly(false);
+            std::fs::set_permissions(&target, perms).unwrap();
+        }
+    }
+}
+
+/// The sonnets collection, when the shared corpora are present.
+pub fn sonnets() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpora/sonnets");
+    dir.is_dir().then_some(dir)
+}
+
+pub fn read_json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+pub fn write_json(path: &Path, value: &Value) {
+    std::fs::write(path, serde_json::to_string_pretty(value).unwrap()).unwrap();
+}
+
+/// Edit poems.json in place.
+pub fn edit_poems(dir: &Path, f: impl FnOnce(&mut Vec<Value>)) {
+    let path = dir.join("poems.json");
+    let mut v = read_json(&path);
+    f(v["poems"].as_array_mut().unwrap());
+    write_json(&path, &v);
+}
+
+/// Edit embeddings.json (list form) in place.
+pub fn edit_embeddings(dir: &Path, f: impl FnOnce(&mut Vec<Value>)) {
+    let path = dir.join("embeddings.json");
+    let mut v = read_json(&path);
+    f(v["embeddings"].as_array_mut().unwrap());
+    write_json(&path, &v);
+}
+
+pub fn temp() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}

@@ -1,0 +1,565 @@
+//! Incremental builds: a no-op build writes nothing; each kind of edit
+//! writes exactly the files whose bytes differ between clean builds before
+//! and after it; random edit sequences always end in the clean build's tree;
+//! damaged, foreign and locked stores behave.
+
+use crate::common::*;
+use proptest::prelude::*;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::path::Path;
+
+/// A fresh clean build of `dir`'s inputs, in a sibling folder.
+fn clean_build_of(dir: &Path, name: &str) -> tempfile::TempDir {
+    let holder = temp();
+    let copy = holder.path().join(name);
+    copy_dir(dir, &copy);
+    std::fs::remove_dir_all(copy.join("site")).ok();
+    std::fs::remove_dir_all(copy.join(".verso-cache")).ok();
+    std::fs::remove_file(copy.join("summary.json")).ok();
+    std::fs::remove_file(copy.join("changes.txt")).ok();
+    build(&copy);
+    holder
+}
+
+fn changes(dir: &Path) -> BTreeSet<String> {
+    std::fs::read_to_string(dir.join("changes.txt"))
+        .unwrap()
+        .lines()
+        .map(|l| l[1..].to_string())
+        .collect()
+}
+
+/// Apply `edit` after a build and check that the incremental build writes
+/// and removes exactly the files whose bytes differ between clean builds.
+fn writes_only_what_changed(edit: impl FnOnce(&Path)) -> usize {
+    let dir = temp();
+    let d = dir.path().join("c");
+    small_collection(&d, 40, 21);
+    std::fs::create_dir(d.join("tpl")).unwrap();
+    std::fs::write(d.join("tpl/word.hbs"), verso::render::BUILT_IN[5].1).unwrap();
+    let config = std::fs::read_to_string(d.join("verso.toml")).unwrap();
+    std::fs::write(
+        d.join("verso.toml"),
+        format!("templates = \"tpl\"\n{config}"),
+    )
+    .unwrap();
+    build(&d);
+    let before = tree(&d.join("site"));
+    edit(&d);
+    let changes_file = d.join("changes.txt");
+    build_expect(&d, &["--changes", p(&changes_file)], 0);
+    let clean = clean_build_of(&d, "c");
+    let after = tree(&clean.path().join("c/site"));
+    let expected: BTreeSet<String> = differing(&before, &after).into_iter().collect();
+    assert_eq!(changes(&d), expected, "written/removed vs differing files");
+    assert_same_tree(&d.join("site"), &clean.path().join("c/site"));
+    expected.len()
+}
+
+#[test]
+fn a_no_op_build_writes_and_renders_nothing() {
+    let dir = temp();
+    let d = dir.path().join("c");
+    small_collection(&d, 40, 20);
+    build(&d);
+    let before = mtimes(&d.join("site"));
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let summary = build_summary(&d, &[]);
+    assert_eq!(total(&summary, "written"), 0);
+    assert_eq!(summary["rendered"], json!(0));
+    assert_eq!(total(&summary, "up_to_date") as usize, before.len());
+    assert_eq!(
+        mtimes(&d.join("site")),
+        before,
+        "no modification time changed"
+    );
+}
+
+#[test]
+fn a_typo_writes_only_the_pages_that_show_the_poem() {
+    let n = writes_only_what_changed(|d| {
+        edit_poems(d, |p| {
+            p[7]["content"] = json!(format!("{} typo", p[7]["content"].as_str().unwrap()))
+        })
+    });
+    assert!(n > 0);
+}
+
+#[test]
+fn a_warning_added() {
+    assert!(
+        writes_only_what_changed(
+            |d| edit_poems(d, |p| p[3]["content_warning"] = json!("new warning"))
+        ) > 0
+    );
+}
+
+#[test]
+fn one_embedding_changed() {
+    assert!(
+        writes_only_what_changed(|d| edit_embeddings(d, |e| {
+            let v: Vec<Value> = e[5]["embedding"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .rev()
+                .cloned()
+                .collect();
+            e[5]["embedding"] = json!(v);
+        })) > 0
+    );
+}
+
+#[test]
+fn a_poem_added_as_the_newest() {
+    assert!(
+        writes_only_what_changed(|d| {
+            edit_poems(d, |p| {
+                let mut poem = p[0].clone();
+                poem["poem_index"] = json!(41);
+                poem["creation_date"] = json!("2030-01-01T00:00:00");
+                poem["content"] = json!("a new poem about the river and the stone");
+                poem.as_object_mut().unwrap().remove("attachments");
+                p.push(poem);
+            });
+            edit_embeddings(d, |e| {
+                let mut v = e[10].clone();
+                v["id"] = json!(41);
+                e.push(v);
+            });
+        }) > 0
+    );
+}
+
+#[test]
+fn a_poem_deleted() {
+    let n = writes_only_what_changed(|d| {
+        edit_poems(d, |p| {
+            p.retain(|poem| poem["poem_index"] != json!(12));
+        });
+    });
+    assert!(n > 0);
+}
+
+#[test]
+fn one_template_edited() {
+    let n = writes_only_what_changed(|d| {
+        let t = std::fs::read_to_string(d.join("tpl/word.hbs")).unwrap();
+        std::fs::write(d.join("tpl/word.hbs"), format!("{t} (edited)\n")).unwrap();
+    });
+    assert!(n > 0);
+}
+
+#[test]
+fn poems_per_page_changed() {
+    assert!(
+        writes_only_what_changed(|d| {
+            let c = std::fs::read_to_string(d.join("verso.toml")).unwrap();
+            std::fs::write(
+                d.join("verso.toml"),
+                c.replace("poems_per_page = 4", "poems_per_page = 3"),
+            )
+            .unwrap();
+        }) > 0
+    );
+}
+
+#[test]
+fn an_unrelated_config_key_changed() {
+    let n = writes_only_what_changed(|d| {
+        let c = std::fs::read_to_string(d.join("verso.toml")).unwrap();
+        std::fs::write(
+            d.join("verso.toml"),
+            format!("{c}\n[build]\ncheckpoint_interval = 7\n[progress]\nupdate_hz = 3\n"),
+        )
+        .unwrap();
+    });
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn a_media_file_replaced() {
+    let n = writes_only_what_changed(|d| {
+        let media: Vec<_> = std::fs::read_dir(d.join("media"))
+            .unwrap()
+            .flatten()
+            .collect();
+        let file = if let Some(first) = media.first() {
+            first.path()
+        } else {
+            std::fs::write(
+                d.join("media/x.svg"),
+                "<svg xmlns=\"http://www.w3.org/2000/svg\"/>",
+            )
+            .unwrap();
+            d.join("media/x.svg")
+        };
+        std::fs::write(
+            &file,
+            "<svg xmlns=\"http://www.w3.org/2000/svg\"><!-- replaced --></svg>",
+        )
+        .unwrap();
+    });
+    // The fixture of this seed has no attachment: the media family is empty,
+    // so replacing an unreferenced file changes nothing.
+    assert!(n <= 1);
+}
+
+#[test]
+fn a_referenced_media_file_replaced_rewrites_only_its_copy() {
+    let dir = temp();
+    let d = dir.path().join("c");
+    small_collection(&d, 12, 22);
+    std::fs::write(
+        d.join("media/pic.svg"),
+        "<svg xmlns=\"http://www.w3.org/2000/svg\"/>",
+    )
+    .unwrap();
+    edit_poems(&d, |p| {
+        p[2]["attachments"] = json!([{"relative_path": "pic.svg", "alt_text": "pic"}])
+    });
+    build(&d);
+    std::fs::write(
+        d.join("media/pic.svg"),
+        "<svg xmlns=\"http://www.w3.org/2000/svg\"><!-- v2 --></svg>",
+    )
+    .unwrap();
+    let changes_file = d.join("changes.txt");
+    build_expect(&d, &["--changes", p(&changes_file)], 0);
+    assert_eq!(changes(&d), BTreeSet::from(["media/pic.svg".to_string()]));
+    assert_eq!(
+        std::fs::read(d.join("site/media/pic.svg")).unwrap(),
+        std::fs::read(d.join("media/pic.svg")).unwrap()
+    );
+}
+
+#[test]
+fn removed_pages_go_and_foreign_files_stay() {
+    let dir = temp();
+    let d = dir.path().join("c");
+    small_collection(&d, 20, 23);
+    build(&d);
+    std::fs::write(d.join("site/CNAME"), "poems.example").unwrap();
+    std::fs::write(d.join("site/similar/notes.txt"), "mine").unwrap();
+    edit_poems(&d, |p| p.retain(|poem| poem["poem_index"] != json!(20)));
+    let changes_file = d.join("changes.txt");
+    build_expect(&d, &["--changes", p(&changes_file)], 0);
+    let text = std::fs::read_to_string(&changes_file).unwrap();
+    assert!(
+        text.contains("-similar/0020-01.html\n") && text.contains("-different/0020-01.html\n"),
+        "{text}"
+    );
+    assert!(!d.join("site/similar/0020-01.html").exists());
+    assert_eq!(
+        std::fs::read_to_string(d.join("site/CNAME")).unwrap(),
+        "poems.example"
+    );
+    assert!(d.join("site/similar/notes.txt").exists());
+    // clean removes what verso wrote and its cache, nothing else.
+    let r = run(&["clean", p(&d)]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(!d.join(".verso-cache").exists());
+    let left: BTreeSet<String> = tree(&d.join("site")).into_keys().collect();
+    assert_eq!(
+        left,
+        BTreeSet::from(["CNAME".to_string(), "similar/notes.txt".to_string()])
+    );
+}
+
+#[test]
+fn a_moved_project_rebuilds_nothing() {
+    let dir = temp();
+    let d = dir.path().join("c");
+    small_collection(&d, 20, 24);
+    build(&d);
+    let moved = dir.path().join("elsewhere/c");
+    std::fs::create_dir_all(moved.parent().unwrap()).unwrap();
+    std::fs::rename(&d, &moved).unwrap();
+    let summary = build_summary(&moved, &[]);
+    assert_eq!(summary["rendered"], json!(0));
+}
+
+#[test]
+fn force_rewrites_everything_with_the_same_bytes() {
+    let dir = temp();
+    let d = dir.path().join("c");
+    small_collection(&d, 20, 25);
+    build(&d);
+    let before = tree(&d.join("site"));
+    let summary = build_summary(&d, &["--force"]);
+    assert_eq!(total(&summary, "written") as usize, before.len());
+    assert_eq!(tree(&d.join("site")), before);
+}
+
+#[test]
+fn status_counts_stale_targets_without_writing() {
+    let dir = temp();
+    let d = dir.path().join("c");
+    small_collection(&d, 20, 26);
+    build(&d);
+    let r = run(&["status", p(&d)]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout
+            .lines()
+            .skip(1)
+            .all(|l| l.split_whitespace().skip(2).all(|n| n == "0")),
+        "{}",
+        r.stdout
+    );
+    edit_poems(&d, |p| p[4]["content"] = json!("changed words"));
+    let site_before = tree(&d.join("site"));
+    let r = run(&["status", p(&d)]);
+    assert_eq!(tree(&d.join("site")), site_before);
+    let stale: u64 = r
+        .stdout
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().nth(2).unwrap().parse::<u64>().unwrap())
+        .sum();
+    let summary = build_summary(&d, &[]);
+    assert_eq!(stale, summary["rendered"].as_u64().unwrap(), "{}", r.stdout);
+    let r = run(&["status", p(&d), "--explain", "index.html"]);
+    assert!(r.stdout.contains("up to date"), "{}", r.stdout);
+}
+
+#[test]
+fn explain_names_the_changed_input() {
+    let dir = temp();
+    let d = dir.path().join("c");
+    small_collection(&d, 20, 27);
+    build(&d);
+    edit_poems(&d, |p| p[4]["content"] = json!("changed words"));
+    let r = run(&["status", p(&d), "--explain", "similar/0005-01.html"]);
+    assert!(
+        r.stdout.contains("entry of poem 0005 changed: content"),
+        "{}",
+        r.stdout
+    );
+    let r = run(&["status", p(&d), "--explain", "chronological/01.html"]);
+    assert!(
+        r.stdout.contains("changed: content") || r.stdout.contains("up to date"),
+        "{}",
+        r.stdout
+    );
+}
+
+fn damage(cache: &Path, seed: u64) {
+    let store = cache.join("store");
+    let mut files = Vec::new();
+    fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            if e.path().is_dir() {
+                walk(&e.path(), out)
+            } else {
+                out.push(e.path())
+            }
+        }
+    }
+    walk(&store, &mut files);
+    files.sort();
+    let mut x = seed;
+    for f in files {
+        let mut bytes = std::fs::read(&f).unwrap();
+        if bytes.is_empty() {
+            continue;
+        }
+        for _ in 0..64 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let at = (x >> 33) as usize % bytes.len();
+            bytes[at] = (x >> 17) as u8;
+        }
+        std::fs::write(&f, bytes).unwrap();
+    }
+}
+
+#[test]
+fn a_damaged_store_is_set_aside_and_the_build_is_correct() {
+    for seed in [1, 2, 3] {
+        let dir = temp();
+        let d = dir.path().join("c");
+        small_collection(&d, 20, 28);
+        build(&d);
+        damage(&d.join(".verso-cache"), seed);
+        edit_poems(&d, |p| p[1]["content"] = json!("after the damage"));
+        let r = run(&["build", p(&d), "--progress", "none"]);
+        assert_eq!(r.code, 0, "{}", r.all());
+        let clean = clean_build_of(&d, "c");
+        assert_same_tree(&d.join("site"), &clean.path().join("c/site"));
+        // And the next build is a no-op on the new store.
+        assert_eq!(build_summary(&d, &[])["rendered"], json!(0));
+    }
+}
+
+#[test]
+fn a_store_of_another_format_is_set_aside() {
+    let dir = temp();
+    let d = dir.path().join("c");
+    small_collection(&d, 20, 29);
+    build(&d);
+    {
+        let db = sled::open(d.join(".verso-cache/store")).unwrap();
+        db.open_tree("meta")
+            .unwrap()
+            .insert("format", &99u32.to_le_bytes())
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let r = build(&d);
+    assert!(
+        r.stderr.contains("was unusable") && r.stderr.contains("format"),
+        "{}",
+        r.stderr
+    );
+    assert!(d.join(".verso-cache/store.unusable-1").exists());
+    let clean = clean_build_of(&d, "c");
+    assert_same_tree(&d.join("site"), &clean.path().join("c/site"));
+}
+
+#[test]
+fn a_locked_store_stops_a_second_build() {
+    let dir = temp();
+    let d = dir.path().join("c");
+    small_collection(&d, 20, 30);
+    build(&d);
+    edit_poems(&d, |p| p[1]["content"] = json!("while locked"));
+    let site_before = tree(&d.join("site"));
+    let lock = std::fs::File::options()
+        .write(true)
+        .open(d.join(".verso-cache/lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let r = build_expect(&d, &[], 1);
+    assert!(
+        r.stderr.contains("in use by another verso build"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(tree(&d.join("site")), site_before);
+    drop(lock);
+    build(&d);
+}
+
+#[derive(Debug, Clone)]
+enum Edit {
+    Content(usize, u8),
+    Date(usize, u16),
+    Warning(usize, Option<u8>),
+    Insert(u16),
+    Delete(usize),
+    Embedding(usize, u8),
+    PerPage(u8),
+}
+
+fn edit_strategy() -> impl Strategy<Value = Edit> {
+    prop_oneof![
+        (0usize..30, any::<u8>()).prop_map(|(i, s)| Edit::Content(i, s)),
+        (0usize..30, any::<u16>()).prop_map(|(i, s)| Edit::Date(i, s)),
+        (0usize..30, proptest::option::of(any::<u8>())).prop_map(|(i, s)| Edit::Warning(i, s)),
+        any::<u16>().prop_map(Edit::Insert),
+        (0usize..30).prop_map(Edit::Delete),
+        (0usize..30, any::<u8>()).prop_map(|(i, s)| Edit::Embedding(i, s)),
+        (1u8..6).prop_map(Edit::PerPage),
+    ]
+}
+
+const WORDS: [&str; 8] = [
+    "river", "stone", "light", "ash", "morning", "rose", "sea", "*ember*",
+];
+
+fn apply(d: &Path, edit: &Edit) {
+    match edit.clone() {
+        Edit::Content(i, s) => edit_poems(d, |p| {
+            let i = i % p.len();
+            p[i]["content"] = json!(format!(
+                "{} {}",
+                WORDS[s as usize % 8],
+                WORDS[(s / 8) as usize % 8]
+            ));
+        }),
+        Edit::Date(i, s) => edit_poems(d, |p| {
+            let i = i % p.len();
+            p[i]["creation_date"] =
+                json!(format!("20{:02}-0{}-1{}", 20 + s % 6, 1 + s % 9, s % 10));
+        }),
+        Edit::Warning(i, w) => edit_poems(d, |p| {
+            let i = i % p.len();
+            match w {
+                Some(w) => p[i]["content_warning"] = json!(WORDS[w as usize % 8]),
+                None => drop(p[i].as_object_mut().unwrap().remove("content_warning")),
+            }
+        }),
+        Edit::Insert(s) => {
+            let mut index = 0;
+            edit_poems(d, |p| {
+                index = p
+                    .iter()
+                    .map(|x| x["poem_index"].as_u64().unwrap())
+                    .max()
+                    .unwrap()
+                    + 1;
+                p.push(json!({"poem_index": index, "category": "new", "content": format!("fresh {}", WORDS[s as usize % 8]),
+                    "creation_date": format!("2026-01-{:02}", 1 + s % 28)}));
+            });
+            edit_embeddings(d, |e| {
+                let mut v = e[s as usize % e.len()].clone();
+                v["id"] = json!(index);
+                e.push(v);
+            });
+        }
+        Edit::Delete(i) => edit_poems(d, |p| {
+            if p.len() > 3 {
+                p.remove(i % p.len());
+            }
+        }),
+        Edit::Embedding(i, s) => edit_embeddings(d, |e| {
+            let i = i % e.len();
+            let v = e[i]["embedding"].as_array_mut().unwrap();
+            let k = s as usize % v.len();
+            v[k] = json!(v[k].as_f64().unwrap() + 0.5);
+        }),
+        Edit::PerPage(n) => {
+            let c = std::fs::read_to_string(d.join("verso.toml")).unwrap();
+            let start = c.find("poems_per_page = ").unwrap();
+            let end = start + c[start..].find('\n').unwrap();
+            std::fs::write(
+                d.join("verso.toml"),
+                format!("{}poems_per_page = {n}{}", &c[..start], &c[end..]),
+            )
+            .unwrap();
+        }
+    }
+}
+
+fn edits_end_in_the_clean_tree(edits: &[Edit]) {
+    let dir = temp();
+    let d = dir.path().join("c");
+    small_collection(&d, 15, 31);
+    build(&d);
+    for edit in edits {
+        apply(&d, edit);
+        build(&d);
+        let clean = clean_build_of(&d, "c");
+        assert_same_tree(&d.join("site"), &clean.path().join("c/site"));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
+    #[test]
+    fn random_edit_sequences_match_clean_builds(edits in proptest::collection::vec(edit_strategy(), 1..4)) {
+        edits_end_in_the_clean_tree(&edits);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+    #[test]
+    #[ignore = "long: 512 random edit sequences"]
+    fn many_random_edit_sequences_match_clean_builds(edits in proptest::collection::vec(edit_strategy(), 1..8)) {
+        edits_end_in_the_clean_tree(&edits);
+    }
+}

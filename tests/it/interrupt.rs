@@ -1,0 +1,1 @@
+//! Interruption and resume (filled in with the progress issue).
