@@ -45,19 +45,27 @@ impl Poem {
         format!("{}/{}", self.category, self.id)
     }
 
-    /// The poem's first words, for the progress display.
+    /// The poem's first words, at most `max_chars` characters and `...` when cut.
     pub fn first_words(&self, max_chars: usize) -> String {
-        let flat: String = self
-            .content
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
-        if flat.chars().count() <= max_chars {
-            flat
-        } else {
-            let cut: String = flat.chars().take(max_chars).collect();
-            format!("{cut}...")
+        let mut out = String::new();
+        let mut count = 0;
+        for word in self.content.split_whitespace() {
+            let len = word.chars().count();
+            if count + len + usize::from(count > 0) > max_chars {
+                if count == 0 {
+                    out.extend(word.chars().take(max_chars));
+                }
+                out.push_str("...");
+                return out;
+            }
+            if count > 0 {
+                out.push(' ');
+                count += 1;
+            }
+            out.push_str(word);
+            count += len;
         }
+        out
     }
 }
 
@@ -96,9 +104,15 @@ pub fn parse(path: &Path, bytes: &[u8], media: &Path) -> Result<Corpus> {
     })?;
     let mut poems = Vec::with_capacity(file.poems.len());
     let mut seen: HashMap<u32, usize> = HashMap::new();
+    // Lines are counted incrementally: poems come in file order.
+    let (mut line, mut counted_to) = (1, 0);
     for (position, raw) in file.poems.iter().enumerate() {
         let offset = raw.get().as_ptr() as usize - bytes.as_ptr() as usize;
-        let line = bytes[..offset].iter().filter(|&&b| b == b'\n').count() + 1;
+        line += bytes[counted_to..offset]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        counted_to = offset;
         let here = PoemSite {
             path,
             line,
@@ -425,6 +439,15 @@ mod tests {
             e.starts_with("poems.json:3:1: poem 7: field `creation_date`"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn first_words_stop_at_a_word_boundary() {
+        let text = r#"{"poems":[{"poem_index":1,"category":"c","content":"the weight\n of  morning light","creation_date":"2020-01-01"}]}"#;
+        let poem = &parse_str(text).unwrap().poems[0];
+        assert_eq!(poem.first_words(100), "the weight of morning light");
+        assert_eq!(poem.first_words(16), "the weight of...");
+        assert_eq!(poem.first_words(2), "th...");
     }
 
     #[test]

@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use store::{CacheLock, Memo, Record, Store};
+use store::{CacheLock, FileHash, Memo, Record, Store};
 
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -87,6 +87,10 @@ struct WordData {
 
 /// Everything derived from the inputs, before planning.
 pub struct Prepared {
+    /// What the memo will say once this build completes.
+    pub memo: Memo,
+    /// The previous build stopped before its sweep (stray temporaries possible).
+    pub unfinished: bool,
     pub config: Config,
     pub corpus: Corpus,
     pub renderer: Renderer,
@@ -98,14 +102,55 @@ pub struct Prepared {
     pub layout: Layout,
 }
 
-fn hash_file(path: &Path) -> Result<blake3::Hash> {
-    let mut h = blake3::Hasher::new();
-    match h.update_mmap_rayon(path) {
-        Ok(_) => Ok(h.finalize()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            vectors::read_input(path).map(|_| unreachable!("a missing file cannot be read"))
+/// Content hashes of input files, reusing the memo's when a file's size and
+/// modification time are unchanged (as git's index does).
+struct FileHasher {
+    known: Vec<FileHash>,
+    seen: std::sync::Mutex<Vec<FileHash>>,
+}
+
+impl FileHasher {
+    fn hash(&self, path: &Path) -> Result<blake3::Hash> {
+        let meta = match std::fs::metadata(path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return vectors::read_input(path)
+                    .map(|_| unreachable!("a missing file cannot be read"))
+            }
+            Err(e) => return Err(Error::io(path, e)),
+        };
+        let modified = meta.modified().at(path)?;
+        let since_epoch = modified
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let stamp = (since_epoch.as_secs() as i64, since_epoch.subsec_nanos());
+        let name = path.to_string_lossy().into_owned();
+        let entry = |hash: [u8; 32]| FileHash {
+            path: name.clone(),
+            len: meta.len(),
+            modified: stamp,
+            hash,
+        };
+        if let Some(k) = self
+            .known
+            .iter()
+            .find(|k| k.path == name && k.len == meta.len() && k.modified == stamp)
+        {
+            self.seen.lock().unwrap().push(k.clone());
+            return Ok(blake3::Hash::from(k.hash));
         }
-        Err(e) => Err(Error::io(path, e)),
+        let mut h = blake3::Hasher::new();
+        h.update_mmap_rayon(path).at(path)?;
+        let hash = h.finalize();
+        // A file modified within the last two seconds may change again with
+        // the same stamp on a coarse clock; it is not remembered.
+        let recent = std::time::SystemTime::now()
+            .duration_since(modified)
+            .map_or(true, |d| d.as_secs() < 2);
+        if !recent {
+            self.seen.lock().unwrap().push(entry(*hash.as_bytes()));
+        }
+        Ok(hash)
     }
 }
 
@@ -133,6 +178,11 @@ pub fn prepare(
         (Some(_), false) => Memo::read(&config.cache),
         _ => Memo::default(),
     };
+    let unfinished = config.cache.join(store::UNFINISHED).exists();
+    let files = FileHasher {
+        known: memo.files.clone(),
+        seen: Default::default(),
+    };
 
     progress.stage(1, "load and validate");
     let corpus = corpus::load(&config.poems, &config.media)?;
@@ -152,7 +202,7 @@ pub fn prepare(
         .collect::<Vec<_>>());
     let lexical = config.embeddings.is_none();
     let vectors_id = match &config.embeddings {
-        Some(path) => key(&[b"model", hash_file(path)?.as_bytes(), &indices]),
+        Some(path) => key(&[b"model", files.hash(path)?.as_bytes(), &indices]),
         None => {
             progress.note("no embeddings file: using the built-in lexical embedder (hashed TF-IDF of the words)");
             key(&[b"lexical", contents.as_bytes(), &indices])
@@ -184,7 +234,7 @@ pub fn prepare(
                 ));
                 Ok(None)
             }
-            Some(p) => hash_file(p).map(Some),
+            Some(p) => files.hash(p).map(Some),
             None => Ok(None),
         }
     };
@@ -319,14 +369,15 @@ pub fn prepare(
         }
     };
     progress.note(&format!("{} words in the cloud", word_data.words.len()));
-    if persist {
-        let memo = Memo {
-            vectors: Some((*vectors_id.as_bytes(), dim, warnings)),
-            words: Some(*words_key.as_bytes()),
-        };
-        memo.write(&config.cache)?;
-    }
+    let next_memo = Memo {
+        vectors: Some((*vectors_id.as_bytes(), dim, warnings)),
+        words: Some(*words_key.as_bytes()),
+        entries: memo.entries,
+        files: files.seen.into_inner().unwrap(),
+    };
     Ok(Prepared {
+        memo: next_memo,
+        unfinished,
         layout: Layout {
             poems_per_page: config.poems_per_page,
             pages_per_poem,
@@ -464,6 +515,8 @@ pub fn build(
         word_data_colours,
         words,
         layout,
+        mut memo,
+        unfinished,
     } = prepared;
     let store = store.expect("a build always has a store");
 
@@ -507,10 +560,15 @@ pub fn build(
     ));
 
     progress.stage(6, "write pages");
-    let labels: Arc<Vec<String>> =
-        Arc::new(corpus.poems.iter().map(|p| p.first_words(24)).collect());
+    let marker = config.cache.join(store::UNFINISHED);
+    if !stale.is_empty() {
+        std::fs::write(&marker, b"").at(&marker)?;
+    }
     let outcome = {
-        let _drawer = progress.draw(labels);
+        let _drawer = (!stale.is_empty()).then(|| {
+            let labels: Vec<String> = corpus.poems.iter().map(|p| p.first_words(24)).collect();
+            progress.draw(Arc::new(labels))
+        });
         let job = exec::Job {
             site: &site,
             records: &records,
@@ -541,10 +599,22 @@ pub fn build(
         progress.stage(7, "sweep");
         let planned: HashSet<&str> = targets.iter().map(|t| t.path.as_str()).collect();
         removed = sweep::orphans(out, &planned, &records, &store)?;
-        sweep::temporaries(out)?;
+        if unfinished {
+            sweep::temporaries(out)?;
+        }
         store.prune_derived()?;
-        store.update_entries(&site.entry_digests())?;
+        let digests = site.entry_digests();
+        let digest =
+            *blake3::hash(&postcard::to_stdvec(&digests).expect("digests serialise")).as_bytes();
+        if memo.entries != Some(digest) {
+            store.update_entries(&digests)?;
+            memo.entries = Some(digest);
+        }
         store.flush()?;
+        memo.write(&config.cache)?;
+        if marker.exists() {
+            std::fs::remove_file(&marker).at(&marker)?;
+        }
         for path in &removed {
             families
                 .get_mut(Family::of_path(path).name())

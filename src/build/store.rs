@@ -134,11 +134,8 @@ impl Store {
                     postcard::from_bytes(&v).map_err(|_| "a damaged target record".to_string())?;
                 records.insert(path, record);
             }
-            // Touch every derived value's header so damage shows now, not mid-build.
-            let derived = db.open_tree("derived").map_err(|e| e.to_string())?;
-            for item in derived.iter() {
-                item.map_err(|e| e.to_string())?;
-            }
+            // Derived values are not scanned here: reading one that is
+            // damaged yields `None` and the value is computed again.
             Ok((db, records))
         }));
         std::panic::set_hook(previous_hook);
@@ -301,7 +298,24 @@ pub struct Memo {
     pub vectors: Option<([u8; 32], usize, Vec<String>)>,
     /// Hash of the word data's inputs whose companion files passed.
     pub words: Option<[u8; 32]>,
+    /// Digest of every entry's digests as last stored.
+    pub entries: Option<[u8; 32]>,
+    /// Content hashes of input files by path, size and modification time,
+    /// so unchanged inputs are not read again (keys stay content hashes).
+    pub files: Vec<FileHash>,
 }
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileHash {
+    pub path: String,
+    pub len: u64,
+    pub modified: (i64, u32),
+    pub hash: [u8; 32],
+}
+
+/// Marks a build that has started writing and not finished its sweep: the
+/// next build looks for stray temporary files only when it is there.
+pub const UNFINISHED: &str = "unfinished";
 
 impl Memo {
     pub fn read(dir: &Path) -> Memo {
