@@ -1,0 +1,668 @@
+//! The site plan: every output file as a target with its path, family and
+//! key, and the rendering of a target into bytes. A page's key hashes the
+//! family fingerprint, the page's own header values and the keys of the
+//! entries it shows, in order; an entry's key hashes its template values.
+
+pub mod entry;
+pub mod paths;
+
+use crate::corpus::{Corpus, Poem};
+use crate::derive::timeline::Timeline;
+use crate::derive::words::WordPage;
+use crate::derive::Neighbours;
+use crate::error::{IoContext, Result};
+use crate::render::Renderer;
+use crate::text::{escape, truncate};
+use entry::{Digests, EntryView, Placement, Variant, WIDTH};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+/// Families of targets, in display order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Family {
+    Chronological,
+    Similar,
+    Different,
+    Wordcloud,
+    Menu,
+    Media,
+}
+
+impl Family {
+    pub const ALL: [Family; 6] = [
+        Family::Chronological,
+        Family::Similar,
+        Family::Different,
+        Family::Wordcloud,
+        Family::Menu,
+        Family::Media,
+    ];
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Chronological => "chronological",
+            Family::Similar => "similar",
+            Family::Different => "different",
+            Family::Wordcloud => "wordcloud",
+            Family::Menu => "menu",
+            Family::Media => "media",
+        }
+    }
+    /// The family a recorded output path belongs to.
+    pub fn of_path(path: &str) -> Family {
+        match path.split('/').next() {
+            Some("chronological") => Family::Chronological,
+            Some("similar") => Family::Similar,
+            Some("different") => Family::Different,
+            Some("wordcloud") => Family::Wordcloud,
+            Some("media") => Family::Media,
+            _ => Family::Menu,
+        }
+    }
+    /// Templates whose text shapes this family's pages.
+    fn templates(self) -> &'static [&'static str] {
+        match self {
+            Family::Chronological => &["shell", "entry", "pager", "chronological"],
+            Family::Similar | Family::Different => &["shell", "entry", "ranked"],
+            Family::Wordcloud => &["shell", "entry", "word"],
+            Family::Menu => &["shell", "menu", "explore"],
+            Family::Media => &[],
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Page {
+    Chronological(usize),
+    Similar(u32, usize),
+    Different(u32, usize),
+    Word(usize),
+    Menu,
+    Explore,
+    Media(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Relative to the output folder, `/`-separated.
+    pub path: String,
+    pub family: Family,
+    pub page: Page,
+    pub key: blake3::Hash,
+    /// The row of the poem the page is about, for the progress display.
+    pub poem: Option<u32>,
+    pub anatomy: Anatomy,
+}
+
+/// What a page's key was made of, kept so `status --explain` can say which
+/// part changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Anatomy {
+    pub fingerprint: [u8; 8],
+    pub header: [u8; 8],
+    /// The poem_index of each entry shown, in order.
+    pub poems: Vec<u32>,
+}
+
+pub fn short(hash: &blake3::Hash) -> [u8; 8] {
+    hash.as_bytes()[..8].try_into().expect("8 bytes")
+}
+
+/// Page-shaping settings.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub poems_per_page: usize,
+    pub pages_per_poem: usize,
+    pub chronological_per_page: usize,
+    pub seed: u64,
+}
+
+/// Everything a page is made from.
+pub struct Site<'a> {
+    pub corpus: &'a Corpus,
+    pub renderer: &'a Renderer,
+    pub neighbours: &'a Neighbours,
+    pub colours: &'a [u8],
+    pub words: &'a [WordPage],
+    pub layout: Layout,
+    pub media_root: PathBuf,
+    pub timeline: Timeline,
+    /// Per row and variant: the entry's key joined with its rank-line label.
+    entry_keys: Vec<[blake3::Hash; 2]>,
+    rendered: Vec<[OnceLock<String>; 2]>,
+}
+
+/// A page path from a poem_index and a page number.
+type PathOf = fn(u32, usize) -> String;
+
+/// The page-specific values of a page, as its template sees them; hashed
+/// (with the title) into the page's key.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Header {
+    Chronological {
+        page: usize,
+        pages: usize,
+        first_href: String,
+        last_href: String,
+        prev_href: Option<String>,
+        next_href: Option<String>,
+    },
+    Ranked {
+        heading: String,
+        anchor_label: String,
+        page: usize,
+        pages: usize,
+        first_rank: usize,
+        last_rank: usize,
+        prev_href: Option<String>,
+        next_href: Option<String>,
+    },
+    Word {
+        word: String,
+        colour: &'static str,
+        count: usize,
+        central_href: String,
+    },
+    Menu(Value),
+    Explore {},
+    Media {},
+}
+
+/// A page: its template, title, header values and entries.
+struct Parts {
+    template: &'static str,
+    title: String,
+    header: Header,
+    items: Vec<Item>,
+}
+
+/// What stands before an entry on a page.
+#[derive(Clone, Copy)]
+enum Intro {
+    Nothing,
+    BlankLine,
+    /// `--- #RANK CATEGORY/ID ---`
+    Rank(usize),
+}
+
+/// One entry on a page, with the line that introduces it.
+struct Item {
+    intro: Intro,
+    row: u32,
+    variant: Variant,
+}
+
+fn variant_slot(v: Variant) -> usize {
+    match v {
+        Variant::Chronological => 0,
+        Variant::Linked => 1,
+    }
+}
+
+impl<'a> Site<'a> {
+    pub fn new(
+        corpus: &'a Corpus,
+        renderer: &'a Renderer,
+        neighbours: &'a Neighbours,
+        colours: &'a [u8],
+        words: &'a [WordPage],
+        layout: Layout,
+        media_root: PathBuf,
+    ) -> Site<'a> {
+        let timeline = Timeline::new(corpus);
+        let entry_template = *renderer.template_hash("entry");
+        let mut site = Site {
+            corpus,
+            renderer,
+            neighbours,
+            colours,
+            words,
+            layout,
+            media_root,
+            timeline,
+            entry_keys: Vec::new(),
+            rendered: (0..corpus.poems.len())
+                .map(|_| Default::default())
+                .collect(),
+        };
+        site.entry_keys = (0..corpus.poems.len())
+            .into_par_iter()
+            .map(|row| {
+                let poem = &corpus.poems[row];
+                let place = site.placement(row);
+                // Pages show an entry with its `CATEGORY/ID` rank line, so the
+                // label joins the entry's key here.
+                let label = poem.label();
+                [Variant::Chronological, Variant::Linked].map(|variant| {
+                    let mut h = blake3::Hasher::new();
+                    h.update(entry::key(poem, &place, variant, &entry_template).as_bytes());
+                    h.update(label.as_bytes());
+                    h.finalize()
+                })
+            })
+            .collect();
+        site
+    }
+
+    pub fn poem(&self, row: u32) -> &Poem {
+        &self.corpus.poems[row as usize]
+    }
+
+    fn placement(&self, row: usize) -> Placement {
+        Placement {
+            colour: self.colours[row],
+            filled: self.timeline.filled[row],
+            chronological_page: self
+                .timeline
+                .page_of(row, self.layout.chronological_per_page),
+        }
+    }
+
+    pub fn entry_view(&self, row: usize, variant: Variant) -> EntryView {
+        EntryView::new(&self.corpus.poems[row], &self.placement(row), variant)
+    }
+
+    /// Per poem, digests of the groups of inputs of its entry.
+    pub fn entry_digests(&self) -> Vec<(u32, Digests)> {
+        (0..self.corpus.poems.len())
+            .into_par_iter()
+            .map(|row| {
+                let poem = &self.corpus.poems[row];
+                (poem.index, entry::digests(poem, &self.placement(row)))
+            })
+            .collect()
+    }
+
+    pub fn entry_key(&self, row: u32, variant: Variant) -> &blake3::Hash {
+        &self.entry_keys[row as usize][variant_slot(variant)]
+    }
+
+    /// The entry's bytes, rendered at most once per build.
+    fn entry(&self, row: u32, variant: Variant) -> Result<&str> {
+        let cell = &self.rendered[row as usize][variant_slot(variant)];
+        if let Some(s) = cell.get() {
+            return Ok(s);
+        }
+        let text = self
+            .renderer
+            .entry(&self.entry_view(row as usize, variant))?;
+        Ok(cell.get_or_init(|| text))
+    }
+
+    fn fingerprint(&self, family: Family) -> blake3::Hash {
+        let mut h = blake3::Hasher::new();
+        h.update(b"verso ");
+        h.update(env!("CARGO_PKG_VERSION").as_bytes());
+        for name in family.templates() {
+            h.update(name.as_bytes());
+            h.update(self.renderer.template_hash(name).as_bytes());
+        }
+        h.finalize()
+    }
+
+    fn pages_of(&self, list_len: usize) -> usize {
+        list_len
+            .div_ceil(self.layout.poems_per_page)
+            .clamp(1, self.layout.pages_per_poem)
+    }
+
+    /// Every target of the site, keyed, in a stable order.
+    pub fn plan(&self) -> Result<Vec<Target>> {
+        let mut pages: Vec<(Page, Option<u32>)> = Vec::new();
+        for page in 1..=self.timeline.page_count(self.layout.chronological_per_page) {
+            pages.push((Page::Chronological(page), None));
+        }
+        for row in 0..self.corpus.poems.len() as u32 {
+            for page in 1..=self.pages_of(self.neighbours.similar[row as usize].len()) {
+                pages.push((Page::Similar(row, page), Some(row)));
+            }
+        }
+        for row in 0..self.corpus.poems.len() as u32 {
+            for page in 1..=self.pages_of(self.neighbours.different[row as usize].len()) {
+                pages.push((Page::Different(row, page), Some(row)));
+            }
+        }
+        for (i, w) in self.words.iter().enumerate() {
+            pages.push((Page::Word(i), w.poems.first().copied()));
+        }
+        pages.push((Page::Menu, None));
+        pages.push((Page::Explore, None));
+        let fingerprints: Vec<blake3::Hash> =
+            Family::ALL.iter().map(|f| self.fingerprint(*f)).collect();
+        let mut targets: Vec<Target> = pages
+            .into_par_iter()
+            .map(|(page, poem)| {
+                let (family, path) = self.identify(&page);
+                let Parts {
+                    title,
+                    header,
+                    items,
+                    ..
+                } = self.parts(&page);
+                let header = postcard::to_stdvec(&(title, header)).expect("headers serialise");
+                // One contiguous buffer, hashed at once: BLAKE3 is several
+                // times faster on it than on many 32-byte updates.
+                let mut material = Vec::with_capacity(48 + header.len() + items.len() * 37);
+                material.extend_from_slice(fingerprints[family as usize].as_bytes());
+                material.extend_from_slice(&(header.len() as u64).to_le_bytes());
+                material.extend_from_slice(&header);
+                for item in &items {
+                    // The intro's inputs, not its text: formatting millions of
+                    // rank lines would dominate a no-op build.
+                    let (tag, rank) = match item.intro {
+                        Intro::Nothing => (0u8, 0u32),
+                        Intro::BlankLine => (1, 0),
+                        Intro::Rank(rank) => (2, rank as u32),
+                    };
+                    material.push(tag);
+                    material.extend_from_slice(&rank.to_le_bytes());
+                    material.extend_from_slice(self.entry_key(item.row, item.variant).as_bytes());
+                }
+                let anatomy = Anatomy {
+                    fingerprint: short(&fingerprints[family as usize]),
+                    header: short(&blake3::hash(&header)),
+                    poems: items.iter().map(|i| self.poem(i.row).index).collect(),
+                };
+                Target {
+                    path,
+                    family,
+                    page,
+                    key: blake3::hash(&material),
+                    poem,
+                    anatomy,
+                }
+            })
+            .collect();
+        let mut media: Vec<&str> = self
+            .corpus
+            .poems
+            .iter()
+            .flat_map(|p| p.attachments.iter().map(|a| a.relative_path.as_str()))
+            .collect();
+        media.sort_unstable();
+        media.dedup_by(|a, b| paths::media(a) == paths::media(b));
+        let media: Vec<Target> = media
+            .par_iter()
+            .map(|rel| {
+                let source = self.media_root.join(rel);
+                let mut h = blake3::Hasher::new();
+                h.update_mmap(&source).at(&source)?;
+                let key = h.finalize();
+                Ok(Target {
+                    path: paths::media(rel),
+                    family: Family::Media,
+                    page: Page::Media(rel.to_string()),
+                    key,
+                    poem: None,
+                    anatomy: Anatomy {
+                        header: short(&key),
+                        ..Anatomy::default()
+                    },
+                })
+            })
+            .collect::<Result<_>>()?;
+        targets.extend(media);
+        Ok(targets)
+    }
+
+    fn identify(&self, page: &Page) -> (Family, String) {
+        let index = |row: &u32| self.poem(*row).index;
+        match page {
+            Page::Chronological(n) => (Family::Chronological, paths::chronological(*n)),
+            Page::Similar(row, n) => (Family::Similar, paths::similar(index(row), *n)),
+            Page::Different(row, n) => (Family::Different, paths::different(index(row), *n)),
+            Page::Word(i) => (Family::Wordcloud, paths::word(&self.words[*i].word.word)),
+            Page::Menu => (Family::Menu, "index.html".into()),
+            Page::Explore => (Family::Menu, "explore.html".into()),
+            Page::Media(rel) => (Family::Media, paths::media(rel)),
+        }
+    }
+
+    fn chronological_href(&self, row: u32) -> String {
+        let page = self
+            .timeline
+            .page_of(row as usize, self.layout.chronological_per_page);
+        format!(
+            "{}#{}",
+            paths::chronological(page),
+            paths::anchor(self.poem(row).index)
+        )
+    }
+
+    fn rank_line(&self, rank: usize, row: u32) -> String {
+        let label = format!("--- #{rank} {} ---", self.poem(row).label());
+        format!("\n {}\n", escape(&truncate(&label, WIDTH - 1)))
+    }
+
+    /// A page's template, title, header values and entries.
+    fn parts(&self, page: &Page) -> Parts {
+        match page {
+            Page::Chronological(n) => {
+                let per = self.layout.chronological_per_page;
+                let pages = self.timeline.page_count(per);
+                let href = |p: usize| format!("{p:02}.html");
+                let header = Header::Chronological {
+                    page: *n,
+                    pages,
+                    first_href: href(1),
+                    last_href: href(pages),
+                    prev_href: (*n > 1).then(|| href(n - 1)),
+                    next_href: (*n < pages).then(|| href(n + 1)),
+                };
+                let rows = self.timeline.order.iter().skip((n - 1) * per).take(per);
+                let items = rows
+                    .enumerate()
+                    .map(|(i, &row)| Item {
+                        intro: if i == 0 {
+                            Intro::Nothing
+                        } else {
+                            Intro::BlankLine
+                        },
+                        row,
+                        variant: Variant::Chronological,
+                    })
+                    .collect();
+                Parts {
+                    template: "chronological",
+                    title: format!("Poems in time order, page {n} of {pages}"),
+                    header,
+                    items,
+                }
+            }
+            Page::Similar(row, n) | Page::Different(row, n) => {
+                let similar = matches!(page, Page::Similar(..));
+                let (list, heading, link): (&[u32], _, PathOf) = if similar {
+                    (
+                        &self.neighbours.similar[*row as usize],
+                        "the poems most like",
+                        paths::similar,
+                    )
+                } else {
+                    (
+                        &self.neighbours.different[*row as usize],
+                        "a path away from",
+                        paths::different,
+                    )
+                };
+                let per = self.layout.poems_per_page;
+                let pages = self.pages_of(list.len());
+                let poem = self.poem(*row);
+                let index = poem.index;
+                let name = |p: usize| {
+                    link(index, p)
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                let start = (n - 1) * per;
+                let shown = &list[start.min(list.len())..(start + per).min(list.len())];
+                let describe = poem.title.clone().unwrap_or_else(|| poem.first_words(60));
+                let header = Header::Ranked {
+                    heading: format!("{heading} {}", truncate(&poem.label(), 50)),
+                    anchor_label: truncate(&describe, WIDTH - 2),
+                    page: *n,
+                    pages,
+                    first_rank: if shown.is_empty() { 0 } else { start + 1 },
+                    last_rank: start + shown.len(),
+                    prev_href: (*n > 1).then(|| name(n - 1)),
+                    next_href: (*n < pages).then(|| name(n + 1)),
+                };
+                let mut items = vec![Item {
+                    intro: Intro::Nothing,
+                    row: *row,
+                    variant: Variant::Linked,
+                }];
+                items.extend(shown.iter().enumerate().map(|(i, &r)| Item {
+                    intro: Intro::Rank(start + i + 1),
+                    row: r,
+                    variant: Variant::Linked,
+                }));
+                let kind = if similar { "Similar to" } else { "Away from" };
+                Parts {
+                    template: "ranked",
+                    title: format!("{kind} {}, page {n} of {pages}", poem.label()),
+                    header,
+                    items,
+                }
+            }
+            Page::Word(i) => {
+                let w = &self.words[*i];
+                let header = Header::Word {
+                    word: w.word.word.clone(),
+                    colour: crate::config::COLOUR_HEX[w.colour as usize],
+                    count: w.poems.len(),
+                    central_href: format!("../{}", self.chronological_href(w.central)),
+                };
+                let items = w
+                    .poems
+                    .iter()
+                    .enumerate()
+                    .map(|(rank, &row)| Item {
+                        intro: Intro::Rank(rank + 1),
+                        row,
+                        variant: Variant::Linked,
+                    })
+                    .collect();
+                Parts {
+                    template: "word",
+                    title: format!("{}: the closest poems", w.word.word),
+                    header,
+                    items,
+                }
+            }
+            Page::Menu => Parts {
+                template: "menu",
+                title: "Poems".into(),
+                header: Header::Menu(self.menu_header()),
+                items: Vec::new(),
+            },
+            Page::Explore => Parts {
+                template: "explore",
+                title: "How to read this site".into(),
+                header: Header::Explore {},
+                items: Vec::new(),
+            },
+            Page::Media(_) => Parts {
+                template: "",
+                title: String::new(),
+                header: Header::Media {},
+                items: Vec::new(),
+            },
+        }
+    }
+
+    fn menu_header(&self) -> Value {
+        // The cloud in display order, wrapped at the entry width.
+        let mut cloud_lines: Vec<Vec<Value>> = vec![Vec::new()];
+        let mut width = 1;
+        for w in self.words {
+            let len = w.word.word.chars().count() + 1;
+            if width + len > WIDTH && !cloud_lines.last().unwrap().is_empty() {
+                cloud_lines.push(Vec::new());
+                width = 1;
+            }
+            width += len;
+            cloud_lines.last_mut().unwrap().push(json!({
+                "word": w.word.word,
+                "href": paths::url_encode(&paths::word(&w.word.word)),
+                "size": w.word.size,
+                "bold": w.word.size >= 5,
+                "colour": crate::config::COLOUR_HEX[w.colour as usize],
+            }));
+        }
+        cloud_lines.retain(|l| !l.is_empty());
+        // Categories, smallest first, each poem in time order.
+        let mut categories: std::collections::BTreeMap<&str, Vec<u32>> = Default::default();
+        for &row in &self.timeline.order {
+            categories
+                .entry(self.poem(row).category.as_str())
+                .or_default()
+                .push(row);
+        }
+        let mut categories: Vec<(&str, Vec<u32>)> = categories.into_iter().collect();
+        categories.sort_by_key(|(name, rows)| (rows.len(), *name));
+        let categories: Vec<Value> = categories
+            .into_iter()
+            .map(|(name, rows)| {
+                let mut lines: Vec<Vec<Value>> = vec![Vec::new()];
+                let mut width = 1;
+                for row in &rows {
+                    let id = truncate(&self.poem(*row).id, WIDTH - 2);
+                    let len = id.chars().count() + 1;
+                    let line = lines.last().unwrap();
+                    if !line.is_empty() && (line.len() == 10 || width + len > WIDTH) {
+                        lines.push(Vec::new());
+                        width = 1;
+                    }
+                    width += len;
+                    lines
+                        .last_mut()
+                        .unwrap()
+                        .push(json!({ "id": id, "href": self.chronological_href(*row) }));
+                }
+                json!({ "name": truncate(name, WIDTH - 12), "count": rows.len(), "lines": lines })
+            })
+            .collect();
+        json!({
+            "title": "Poems",
+            "cloud_lines": cloud_lines,
+            "word_count": self.words.len(),
+            "seed": self.layout.seed,
+            "categories": categories,
+        })
+    }
+
+    /// Render a target's bytes into `out`.
+    pub fn render(&self, target: &Target, out: &mut Vec<u8>) -> Result<()> {
+        out.clear();
+        if let Page::Media(rel) = &target.page {
+            let source = self.media_root.join(rel);
+            out.extend(std::fs::read(&source).at(&source)?);
+            return Ok(());
+        }
+        let Parts {
+            template,
+            title,
+            header,
+            items,
+        } = self.parts(&target.page);
+        let (head, tail) = self.renderer.page(template, &title, &header)?;
+        out.extend_from_slice(head.as_bytes());
+        for item in &items {
+            match item.intro {
+                Intro::Nothing => {}
+                Intro::BlankLine => out.push(b'\n'),
+                Intro::Rank(rank) => {
+                    out.extend_from_slice(self.rank_line(rank, item.row).as_bytes())
+                }
+            }
+            out.extend_from_slice(self.entry(item.row, item.variant)?.as_bytes());
+        }
+        out.extend_from_slice(tail.as_bytes());
+        Ok(())
+    }
+}
