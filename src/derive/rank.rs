@@ -27,31 +27,152 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
         + tail
 }
 
-const ROW_TILE: usize = 16;
-const COL_TILE: usize = 128;
+/// Rows per tile: a tile's rows against a tile's columns stay in cache.
+const TILE: usize = 64;
 
-/// The n × n similarity matrix, row-major.
-pub fn similarity_matrix(m: &Matrix) -> Vec<f32> {
-    let n = m.rows();
-    let mut out = vec![0.0f32; n * n];
-    if n == 0 {
-        return out;
+/// Four rows against one: the same lanes and the same order of operations as
+/// `dot` for each pair (so results never depend on blocking or on the CPU),
+/// with each column vector loaded once for four rows.
+#[inline(always)]
+fn dot4(a: [&[f32]; 4], b: &[f32]) -> [f32; 4] {
+    let mut l0 = [0.0f32; 8];
+    let mut l1 = [0.0f32; 8];
+    let mut l2 = [0.0f32; 8];
+    let mut l3 = [0.0f32; 8];
+    let rows = a.map(|r| r.chunks_exact(8));
+    let [c0, c1, c2, c3] = rows;
+    for ((((y, x0), x1), x2), x3) in b.chunks_exact(8).zip(c0).zip(c1).zip(c2).zip(c3) {
+        let y: &[f32; 8] = y.try_into().unwrap();
+        let (x0, x1, x2, x3): (&[f32; 8], &[f32; 8], &[f32; 8], &[f32; 8]) = (
+            x0.try_into().unwrap(),
+            x1.try_into().unwrap(),
+            x2.try_into().unwrap(),
+            x3.try_into().unwrap(),
+        );
+        for l in 0..8 {
+            l0[l] += x0[l] * y[l];
+            l1[l] += x1[l] * y[l];
+            l2[l] += x2[l] * y[l];
+            l3[l] += x3[l] * y[l];
+        }
     }
-    out.par_chunks_mut(n * ROW_TILE)
-        .enumerate()
-        .for_each(|(block, rows)| {
-            let i0 = block * ROW_TILE;
-            let count = rows.len() / n;
-            for j0 in (0..n).step_by(COL_TILE) {
-                let j1 = (j0 + COL_TILE).min(n);
-                for di in 0..count {
-                    let a = m.row(i0 + di);
-                    for (j, out) in rows[di * n + j0..di * n + j1].iter_mut().enumerate() {
-                        *out = dot(a, m.row(j0 + j));
+    let done = b.len() / 8 * 8;
+    let combine = |l: &[f32; 8], a: &[f32]| {
+        let tail: f32 = a[done..].iter().zip(&b[done..]).map(|(x, y)| x * y).sum();
+        ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7])) + tail
+    };
+    [
+        combine(&l0, a[0]),
+        combine(&l1, a[1]),
+        combine(&l2, a[2]),
+        combine(&l3, a[3]),
+    ]
+}
+
+/// `dot4` with explicit AVX2: one 8-lane register per row, multiply then
+/// add (no FMA), so every lane rounds exactly as in `dot4`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn dot4_avx2(a: [&[f32]; 4], b: &[f32]) -> [f32; 4] {
+    use std::arch::x86_64::*;
+    let chunks = b.len() / 8;
+    let mut acc = [_mm256_setzero_ps(); 4];
+    for c in 0..chunks {
+        // SAFETY: c * 8 + 8 ≤ len for every row (rows share the dimension).
+        let y = _mm256_loadu_ps(b.as_ptr().add(c * 8));
+        for r in 0..4 {
+            let x = _mm256_loadu_ps(a[r].as_ptr().add(c * 8));
+            acc[r] = _mm256_add_ps(acc[r], _mm256_mul_ps(x, y));
+        }
+    }
+    let done = chunks * 8;
+    let mut out = [0.0f32; 4];
+    for r in 0..4 {
+        let mut l = [0.0f32; 8];
+        _mm256_storeu_ps(l.as_mut_ptr(), acc[r]);
+        let tail: f32 = a[r][done..]
+            .iter()
+            .zip(&b[done..])
+            .map(|(x, y)| x * y)
+            .sum();
+        out[r] = ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7])) + tail;
+    }
+    out
+}
+
+/// A raw pointer that may cross threads: each task writes a disjoint region.
+#[derive(Clone, Copy)]
+struct Shared(*mut f32);
+unsafe impl Send for Shared {}
+unsafe impl Sync for Shared {}
+
+/// The tile of rows `i0..i1` against columns `j0..j1` (upper triangle and
+/// diagonal tiles), written to `out` at (i, j) and mirrored to (j, i).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn tile(
+    m: &Matrix,
+    out: Shared,
+    n: usize,
+    i0: usize,
+    i1: usize,
+    j0: usize,
+    j1: usize,
+    dot4: impl Fn([&[f32]; 4], &[f32]) -> [f32; 4],
+) {
+    let mut i = i0;
+    while i < i1 {
+        let rows = (i1 - i).min(4);
+        let a: [&[f32]; 4] = std::array::from_fn(|r| m.row(i + r.min(rows - 1)));
+        for j in j0.max(i)..j1 {
+            let d = dot4(a, m.row(j));
+            for (r, &value) in d.iter().enumerate().take(rows) {
+                let (row, col) = (i + r, j);
+                if col >= row {
+                    // SAFETY: the task of tile row `i0` is the only writer of
+                    // (row, col) and (col, row) for row in i0..i1, col ≥ row.
+                    unsafe {
+                        *out.0.add(row * n + col) = value;
+                        *out.0.add(col * n + row) = value;
                     }
                 }
             }
-        });
+        }
+        i += rows;
+    }
+}
+
+fn tiles(
+    m: &Matrix,
+    out: Shared,
+    n: usize,
+    i0: usize,
+    dot4: impl Fn([&[f32]; 4], &[f32]) -> [f32; 4] + Copy,
+) {
+    let i1 = (i0 + TILE).min(n);
+    for j0 in (i0..n).step_by(TILE) {
+        tile(m, out, n, i0, i1, j0, (j0 + TILE).min(n), dot4);
+    }
+}
+
+/// The n × n similarity matrix, row-major: the upper triangle computed in
+/// tiles in parallel and mirrored; AVX2 where the CPU has it (same results).
+pub fn similarity_matrix(m: &Matrix) -> Vec<f32> {
+    let n = m.rows();
+    let mut out = vec![0.0f32; n * n];
+    let shared = Shared(out.as_mut_ptr());
+    #[cfg(target_arch = "x86_64")]
+    let avx2 = std::arch::is_x86_feature_detected!("avx2");
+    (0..n.div_ceil(TILE)).into_par_iter().for_each(|t| {
+        let i0 = t * TILE;
+        #[cfg(target_arch = "x86_64")]
+        if avx2 {
+            // SAFETY: the CPU supports AVX2 (checked above).
+            tiles(m, shared, n, i0, |a, b| unsafe { dot4_avx2(a, b) });
+            return;
+        }
+        tiles(m, shared, n, i0, dot4);
+    });
     out
 }
 
@@ -114,11 +235,50 @@ mod tests {
         };
         let sims = similarity_matrix(&m);
         assert_eq!(sims[1], 0.6);
+        assert_eq!(sims[4], 0.6);
         let top = top_k_all(&sims, 4, 3);
         assert_eq!(top[0], vec![1, 2, 3]);
         assert_eq!(top[3], vec![1, 2, 0]);
         assert_eq!(top[1], vec![2, 3, 0]);
         assert_eq!(top_k_all(&sims, 4, 1)[3], vec![1]);
+    }
+
+    #[test]
+    fn both_dot4_kernels_agree_bit_for_bit() {
+        let mut rng = crate::derive::words::SplitMix64::new(9);
+        let rows: Vec<Vec<f32>> = (0..5)
+            .map(|_| (0..45).map(|_| rng.unit() as f32 - 0.5).collect())
+            .collect();
+        let a = [&rows[0][..], &rows[1][..], &rows[2][..], &rows[3][..]];
+        let plain = dot4(a, &rows[4]);
+        for r in 0..4 {
+            assert_eq!(plain[r].to_bits(), dot(a[r], &rows[4]).to_bits());
+        }
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: checked just above.
+            let wide = unsafe { dot4_avx2(a, &rows[4]) };
+            assert_eq!(plain.map(f32::to_bits), wide.map(f32::to_bits));
+        }
+    }
+
+    #[test]
+    fn the_tiled_matrix_equals_pairwise_dots_bit_for_bit() {
+        let mut rng = crate::derive::words::SplitMix64::new(3);
+        for (n, dim) in [(1, 3), (5, 8), (70, 19), (131, 40)] {
+            let data: Vec<f32> = (0..n * dim).map(|_| rng.unit() as f32 - 0.5).collect();
+            let m = Matrix { dim, data };
+            let sims = similarity_matrix(&m);
+            for i in 0..n {
+                for j in 0..n {
+                    assert_eq!(
+                        sims[i * n + j].to_bits(),
+                        dot(m.row(i), m.row(j)).to_bits(),
+                        "{n}x{dim} ({i},{j})"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
