@@ -1,1 +1,111 @@
-fn main() {}
+//! Criterion benchmarks of the kernels at the real collection's scale
+//! (VERSO_BENCH_POEMS poems, default 7,797, × 768 dimensions): the
+//! similarity matrix, top-k rankings, different chains, entry rendering and
+//! planning (every target keyed).
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use std::hint::black_box;
+use verso::derive::{chain, rank, Neighbours};
+use verso::site::entry::Variant;
+use verso::site::{Layout, Site};
+
+fn poems() -> usize {
+    std::env::var("VERSO_BENCH_POEMS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(7797)
+}
+
+struct Collection {
+    _dir: tempfile::TempDir,
+    corpus: verso::corpus::Corpus,
+    vectors: verso::vectors::Matrix,
+    media: std::path::PathBuf,
+}
+
+fn collection() -> Collection {
+    let dir = tempfile::tempdir().unwrap();
+    verso::fixture::write(dir.path(), poems(), 768, 1).unwrap();
+    let media = dir.path().join("media");
+    let corpus = verso::corpus::load(&dir.path().join("poems.json"), &media).unwrap();
+    let path = dir.path().join("embeddings.json");
+    let parsed = verso::vectors::load(&path).unwrap();
+    let (vectors, _) = verso::vectors::align(&path, &corpus, &parsed).unwrap();
+    Collection {
+        _dir: dir,
+        corpus,
+        vectors,
+        media,
+    }
+}
+
+fn kernels(c: &mut Criterion) {
+    let col = collection();
+    let n = col.vectors.rows();
+    let mut group = c.benchmark_group("kernels");
+    group.sample_size(10);
+    group.bench_function("similarity matrix", |b| {
+        b.iter(|| black_box(rank::similarity_matrix(&col.vectors)))
+    });
+    let sims = rank::similarity_matrix(&col.vectors);
+    group.bench_function("top-200 rankings", |b| {
+        b.iter(|| black_box(rank::top_k_all(&sims, n, 200)))
+    });
+    group.bench_function("different chains, 200 picks", |b| {
+        b.iter(|| black_box(chain::chains(&sims, n, 200)))
+    });
+    group.finish();
+}
+
+fn pages(c: &mut Criterion) {
+    let col = collection();
+    let neighbours = Neighbours::compute(&col.vectors, 200, 200);
+    let renderer = verso::render::Renderer::new(None).unwrap();
+    let colours: Vec<u8> = (0..col.corpus.poems.len()).map(|i| (i % 7) as u8).collect();
+    let layout = Layout {
+        poems_per_page: 200,
+        pages_per_poem: 1,
+        chronological_per_page: 500,
+        seed: 1,
+    };
+    let mut group = c.benchmark_group("pages");
+    group.sample_size(10);
+    group.bench_function("plan: key every target", |b| {
+        b.iter(|| {
+            let site = Site::new(
+                &col.corpus,
+                &renderer,
+                &neighbours,
+                &colours,
+                &[],
+                layout.clone(),
+                col.media.clone(),
+            );
+            black_box(site.plan().unwrap())
+        })
+    });
+    let site = Site::new(
+        &col.corpus,
+        &renderer,
+        &neighbours,
+        &colours,
+        &[],
+        layout.clone(),
+        col.media.clone(),
+    );
+    group.bench_function("render every entry", |b| {
+        b.iter(|| {
+            for row in 0..col.corpus.poems.len() {
+                black_box(
+                    renderer
+                        .entry(&site.entry_view(row, Variant::Linked))
+                        .unwrap(),
+                );
+            }
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, kernels, pages);
+criterion_main!(benches);

@@ -105,7 +105,9 @@ pub enum Error {
     Template(String),
     #[error("{0}")]
     Failed(String),
-    #[error("interrupted")]
+    #[error(
+        "interrupted before any page was written; rerun to resume (what was computed is kept)"
+    )]
     Interrupted,
 }
 

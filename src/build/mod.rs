@@ -171,6 +171,7 @@ pub fn prepare(
     options: &Options,
     progress: &Progress,
     persist: bool,
+    cancel: &AtomicBool,
 ) -> Result<Prepared> {
     // The lock comes first, so a second build stops before doing anything.
     let lock = CacheLock::acquire(&config.cache, false)?;
@@ -324,6 +325,7 @@ pub fn prepare(
         Ok(m)
     };
 
+    stop_if_cancelled(cancel, store.as_ref())?;
     progress.stage(3, "rankings and chains");
     let mut pages_per_poem = config.pages_per_poem;
     if config.storage_limit_gb > 0.0 {
@@ -351,6 +353,7 @@ pub fn prepare(
         }
     };
 
+    stop_if_cancelled(cancel, store.as_ref())?;
     progress.stage(4, "colours and word cloud");
     let word_data = match cache.and_then(|s| s.derived::<WordData>(&words_key)) {
         Some(d) => d,
@@ -393,6 +396,17 @@ pub fn prepare(
         word_data_colours: word_data.colours,
         words: word_data.words,
     })
+}
+
+/// Ctrl-C before the pages: stop between stages, keeping what was derived.
+fn stop_if_cancelled(cancel: &AtomicBool, store: Option<&Store>) -> Result<()> {
+    if cancel.load(Ordering::Relaxed) {
+        if let Some(s) = store {
+            s.flush()?;
+        }
+        return Err(Error::Interrupted);
+    }
+    Ok(())
 }
 
 /// Object-safe "store this value".
@@ -504,7 +518,7 @@ pub fn build(
     progress: &Arc<Progress>,
     cancel: &AtomicBool,
 ) -> Result<Summary> {
-    let prepared = prepare(config, options, progress, true)?;
+    let prepared = prepare(config, options, progress, true, cancel)?;
     let Prepared {
         config,
         corpus,
@@ -520,6 +534,7 @@ pub fn build(
     } = prepared;
     let store = store.expect("a build always has a store");
 
+    stop_if_cancelled(cancel, Some(&store))?;
     progress.stage(5, "plan");
     let site = Site::new(
         &corpus,
@@ -559,6 +574,7 @@ pub fn build(
         stale.len()
     ));
 
+    stop_if_cancelled(cancel, Some(&store))?;
     progress.stage(6, "write pages");
     let marker = config.cache.join(store::UNFINISHED);
     if !stale.is_empty() {

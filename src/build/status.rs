@@ -10,6 +10,7 @@ use crate::site::entry::Digests;
 use crate::site::paths::code;
 use crate::site::{Family, Site, Target};
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::AtomicBool;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Counts {
@@ -37,7 +38,13 @@ pub fn status(config: Config, progress: &Progress, explain: Option<&str>) -> Res
         words,
         layout,
         ..
-    } = prepare(config, &Options::default(), progress, false)?;
+    } = prepare(
+        config,
+        &Options::default(),
+        progress,
+        false,
+        &AtomicBool::new(false),
+    )?;
     let site = Site::new(
         &corpus,
         &renderer,

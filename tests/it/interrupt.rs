@@ -11,9 +11,22 @@ use std::time::{Duration, Instant};
 
 /// A collection whose build takes a second or two on one thread.
 fn slow_collection(dir: &Path) {
-    let r = run(&["fixture", "--poems", "600", "--dim", "16", "--seed", "5", p(dir)]);
+    let r = run(&[
+        "fixture",
+        "--poems",
+        "600",
+        "--dim",
+        "16",
+        "--seed",
+        "5",
+        p(dir),
+    ]);
     assert_eq!(r.code, 0, "{}", r.all());
-    std::fs::write(dir.join("verso.toml"), "[pages]\npoems_per_page = 60\n\n[build]\ncheckpoint_interval = 10\n").unwrap();
+    std::fs::write(
+        dir.join("verso.toml"),
+        "[pages]\npoems_per_page = 60\n\n[build]\ncheckpoint_interval = 10\n",
+    )
+    .unwrap();
 }
 
 fn spawn_build(dir: &Path, extra: &[&str]) -> Child {
@@ -27,25 +40,46 @@ fn spawn_build(dir: &Path, extra: &[&str]) -> Child {
 }
 
 fn signal(child: &Child, name: &str) {
-    let status = std::process::Command::new("kill").args([&format!("-{name}"), &child.id().to_string()]).status().unwrap();
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
 }
 
 /// Files under `dir`, counted without reading them (a build is writing).
 fn count_files(dir: &Path) -> usize {
-    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
-    entries.flatten().map(|e| if e.path().is_dir() { count_files(&e.path()) } else { 1 }).sum()
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| {
+            if e.path().is_dir() {
+                count_files(&e.path())
+            } else {
+                1
+            }
+        })
+        .sum()
 }
 
 fn temporaries(dir: &Path) -> Vec<String> {
-    tree(dir).into_keys().filter(|k| k.ends_with(".verso-tmp")).collect()
+    tree(dir)
+        .into_keys()
+        .filter(|k| k.ends_with(".verso-tmp"))
+        .collect()
 }
 
 /// Problems `verso check` finds with the cache's records (not links: an
 /// interrupted site is incomplete by design).
 fn record_problems(dir: &Path) -> Vec<String> {
     let r = run(&["check", p(dir)]);
-    r.stdout.lines().filter(|l| l.contains("recorded in the cache") || l.contains("differs from the hash")).map(String::from).collect()
+    r.stdout
+        .lines()
+        .filter(|l| l.contains("recorded in the cache") || l.contains("differs from the hash"))
+        .map(String::from)
+        .collect()
 }
 
 fn cold_total(dir: &Path) -> u64 {
@@ -65,17 +99,30 @@ fn plain_progress_has_no_escape_codes_and_few_lines() {
     let d = dir.path().join("c");
     slow_collection(&d);
     for args in [&["--progress", "plain"][..], &["--progress", "auto"][..]] {
-        let out = verso().args(["build", p(&d), "--force"]).args(args).output().unwrap();
+        let out = verso()
+            .args(["build", p(&d), "--force"])
+            .args(args)
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(0));
         let all = [out.stdout.as_slice(), out.stderr.as_slice()].concat();
         assert!(!all.contains(&0x1b), "an escape code in {args:?} output");
         let text = String::from_utf8_lossy(&out.stderr);
-        assert!(text.contains("Stage 6/8: write pages") && text.contains("similar"), "{text}");
+        assert!(
+            text.contains("Stage 6/8: write pages") && text.contains("similar"),
+            "{text}"
+        );
         assert!(text.lines().count() < 60, "{} lines", text.lines().count());
     }
-    let out = verso().args(["build", p(&d), "--force", "--quiet"]).output().unwrap();
+    let out = verso()
+        .args(["build", p(&d), "--force", "--quiet"])
+        .output()
+        .unwrap();
     assert!(out.stderr.is_empty(), "quiet prints nothing on stderr");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("written"), "but the summary");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("written"),
+        "but the summary"
+    );
 }
 
 /// Drop ANSI escape sequences.
@@ -106,7 +153,14 @@ fn a_terminal_gets_live_family_lines_that_fit_its_width() {
     let d = dir.path().join("c");
     slow_collection(&d);
     let cols = 60;
-    let pair = native_pty_system().openpty(PtySize { rows: 30, cols, pixel_width: 0, pixel_height: 0 }).unwrap();
+    let pair = native_pty_system()
+        .openpty(PtySize {
+            rows: 30,
+            cols,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
     let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_verso"));
     cmd.args(["build", p(&d), "--threads", "1"]);
     cmd.env_remove("NO_COLOR");
@@ -138,7 +192,10 @@ fn a_terminal_gets_live_family_lines_that_fit_its_width() {
     assert!(text.contains("pages/s") && text.contains("ETA"), "{text}");
     assert!(text.contains("built in"), "the summary");
     for line in text.split(['\n', '\r']) {
-        assert!(line.chars().count() <= cols as usize, "a line wider than the terminal: {line:?}");
+        assert!(
+            line.chars().count() <= cols as usize,
+            "a line wider than the terminal: {line:?}"
+        );
     }
 }
 
@@ -151,20 +208,35 @@ fn sigint_stops_cleanly_and_the_next_build_writes_the_rest() {
     let child = spawn_build(&d, &["--summary-json", p(&json)]);
     let started = Instant::now();
     while count_files(&d.join("site")) < 150 {
-        assert!(started.elapsed() < Duration::from_secs(60), "the build never got going");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the build never got going"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
     signal(&child, "INT");
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("rerun to resume"));
     let interrupted = read_json(&json);
     assert_eq!(interrupted["interrupted"], serde_json::json!(true));
     let first = total(&interrupted, "written");
-    assert!(first > 0 && interrupted["left"].as_u64().unwrap() > 0, "{interrupted}");
+    assert!(
+        first > 0 && interrupted["left"].as_u64().unwrap() > 0,
+        "{interrupted}"
+    );
     assert!(record_problems(&d).is_empty(), "{:?}", record_problems(&d));
     let resumed = build_summary(&d, &[]);
-    assert_eq!(first + total(&resumed, "written"), cold_total(&d), "the resumed build writes exactly the rest");
+    assert_eq!(
+        first + total(&resumed, "written"),
+        cold_total(&d),
+        "the resumed build writes exactly the rest"
+    );
     let clean = temp();
     copy_dir(&d, &clean.path().join("c"));
     let c = clean.path().join("c");
@@ -185,7 +257,9 @@ fn kill_at(delays: &[u64]) {
     build(&c);
     for &ms in delays {
         // Vary the input a little so every round has work to do.
-        edit_poems(&d, |p| p[(ms % 600) as usize]["content"] = serde_json::json!(format!("killed at {ms} ms")));
+        edit_poems(&d, |p| {
+            p[(ms % 600) as usize]["content"] = serde_json::json!(format!("killed at {ms} ms"))
+        });
         let mut child = spawn_build(&d, &["--force"]);
         std::thread::sleep(Duration::from_millis(ms));
         child.kill().unwrap();
@@ -212,7 +286,9 @@ fn sigkill_many_times() {
     let mut x: u64 = 7;
     let delays: Vec<u64> = (0..25)
         .map(|_| {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             50 + (x >> 33) % 1500
         })
         .collect();
