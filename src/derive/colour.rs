@@ -2,7 +2,7 @@
 //! colour's similarities standardised over the corpus; highest z wins, ties in
 //! the colours' order).
 
-use super::rank::dot;
+use super::rank::{dot, score_many};
 use crate::vectors::Matrix;
 
 /// A unit anchor per colour, or `None` when nothing gives it a direction.
@@ -26,17 +26,26 @@ pub fn unit_mean<'a>(vectors: impl Iterator<Item = &'a [f32]>, dim: usize) -> Op
 pub fn assign(m: &Matrix, anchors: &Anchors) -> Vec<u8> {
     let n = m.rows();
     let gray = (anchors.len() - 1) as u8;
-    let mut z: Vec<Option<Vec<f64>>> = Vec::with_capacity(anchors.len());
-    for anchor in anchors {
-        z.push(anchor.as_ref().map(|a| {
-            let sims: Vec<f64> = (0..n).map(|i| dot(a, m.row(i)) as f64).collect();
-            let mean = sims.iter().sum::<f64>() / n as f64;
-            let sd = (sims.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / n as f64).sqrt();
-            sims.iter()
-                .map(|s| if sd > 0.0 { (s - mean) / sd } else { 0.0 })
-                .collect()
-        }));
-    }
+    let present: Vec<&[f32]> = anchors.iter().flatten().map(Vec::as_slice).collect();
+    let mut sims = score_many(m, &present).into_iter();
+    let z: Vec<Option<Vec<f64>>> = anchors
+        .iter()
+        .map(|anchor| {
+            anchor.as_ref().map(|_| {
+                let sims: Vec<f64> = sims
+                    .next()
+                    .expect("one row per anchor")
+                    .into_iter()
+                    .map(f64::from)
+                    .collect();
+                let mean = sims.iter().sum::<f64>() / n as f64;
+                let sd = (sims.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / n as f64).sqrt();
+                sims.iter()
+                    .map(|s| if sd > 0.0 { (s - mean) / sd } else { 0.0 })
+                    .collect()
+            })
+        })
+        .collect();
     (0..n)
         .map(|i| {
             let mut best: Option<(u8, f64)> = None;

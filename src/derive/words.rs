@@ -2,7 +2,7 @@
 //! word pages.
 
 use super::colour::{nearest, unit_mean, Anchors};
-use super::rank::rank_against;
+use super::rank::{rank_against, score_many, top_of};
 use crate::corpus::Corpus;
 use crate::vectors::{Embeddings, Matrix};
 use serde::{Deserialize, Serialize};
@@ -328,26 +328,29 @@ pub fn word_pages(
     anchors: &Anchors,
     word_poems: usize,
 ) -> Vec<WordPage> {
-    use rayon::prelude::*;
-    cloud
-        .par_iter()
-        .filter_map(|w| {
-            let v = words.get(&w.word)?;
-            let poems = rank_against(vectors, &v, word_poems);
+    let vectors_of: Vec<(usize, Vec<f32>)> = cloud
+        .iter()
+        .enumerate()
+        .filter_map(|(i, w)| words.get(&w.word).map(|v| (i, v)))
+        .collect();
+    let queries: Vec<&[f32]> = vectors_of.iter().map(|(_, v)| v.as_slice()).collect();
+    let scores = score_many(vectors, &queries);
+    vectors_of
+        .iter()
+        .zip(scores)
+        .map(|((i, v), scores)| {
+            let poems = top_of(&scores, word_poems);
             let centroid = unit_mean(poems.iter().map(|&r| vectors.row(r as usize)), vectors.dim);
             let central = match centroid {
-                Some(c) => {
-                    let ranked = rank_against(&subset(vectors, &poems), &c, 1);
-                    poems[ranked[0] as usize]
-                }
+                Some(c) => poems[rank_against(&subset(vectors, &poems), &c, 1)[0] as usize],
                 None => poems[0],
             };
-            Some(WordPage {
-                word: w.clone(),
-                colour: nearest(&v, anchors),
+            WordPage {
+                word: cloud[*i].clone(),
+                colour: nearest(v, anchors),
                 poems,
                 central,
-            })
+            }
         })
         .collect()
 }
