@@ -91,6 +91,10 @@ pub struct Prepared {
     pub memo: Memo,
     /// The previous build stopped before its sweep (stray temporaries possible).
     pub unfinished: bool,
+    /// Digest of every input (see `Memo::inputs`).
+    pub inputs: [u8; 32],
+    /// Nothing changed since the last completed build: stages 3–7 are skipped.
+    pub unchanged: bool,
     pub config: Config,
     pub corpus: Corpus,
     pub renderer: Renderer,
@@ -302,6 +306,72 @@ pub fn prepare(
         }
         None => (None, HashMap::new()),
     };
+    // Every input of the build: when it equals the last completed build's
+    // and every recorded file is in place, no target can be stale.
+    let inputs = {
+        let mut h = blake3::Hasher::new();
+        h.update(env!("CARGO_PKG_VERSION").as_bytes());
+        h.update(files.hash(&config.poems)?.as_bytes());
+        h.update(vectors_id.as_bytes());
+        h.update(words_key.as_bytes());
+        for (name, _) in crate::render::BUILT_IN {
+            h.update(renderer.template_hash(name).as_bytes());
+        }
+        let shape = format!(
+            "{}|{}|{}|{}|{}",
+            config.poems_per_page,
+            config.pages_per_poem,
+            config.storage_limit_gb,
+            config.chronological_per_page,
+            config.seed
+        );
+        h.update(shape.as_bytes());
+        let mut media: Vec<&str> = corpus
+            .poems
+            .iter()
+            .flat_map(|p| p.attachments.iter().map(|a| a.relative_path.as_str()))
+            .collect();
+        media.sort_unstable();
+        media.dedup();
+        for rel in media {
+            h.update(rel.as_bytes());
+            h.update(files.hash(&config.media.join(rel))?.as_bytes());
+        }
+        *h.finalize().as_bytes()
+    };
+    let unchanged = persist
+        && !options.force
+        && !unfinished
+        && memo.inputs == Some((inputs, records.len()))
+        && records.par_iter().all(|(path, r)| {
+            std::fs::metadata(config.output.join(path))
+                .is_ok_and(|m| m.is_file() && m.len() == r.size)
+        });
+    if unchanged {
+        return Ok(Prepared {
+            memo,
+            unfinished,
+            inputs,
+            unchanged,
+            layout: Layout {
+                poems_per_page: config.poems_per_page,
+                pages_per_poem: config.pages_per_poem,
+                chronological_per_page: config.chronological_per_page,
+                seed: config.seed,
+            },
+            config,
+            corpus,
+            renderer,
+            store,
+            records,
+            neighbours: Neighbours {
+                similar: Vec::new(),
+                different: Vec::new(),
+            },
+            word_data_colours: Vec::new(),
+            words: Vec::new(),
+        });
+    }
     let cache = store.as_ref().filter(|_| !options.force);
     let put = |k: &blake3::Hash, value: &dyn ErasedPut| -> Result<()> {
         match (&store, persist) {
@@ -376,11 +446,14 @@ pub fn prepare(
         vectors: Some((*vectors_id.as_bytes(), dim, warnings)),
         words: Some(*words_key.as_bytes()),
         entries: memo.entries,
+        inputs: None,
         files: files.seen.into_inner().unwrap(),
     };
     Ok(Prepared {
         memo: next_memo,
         unfinished,
+        inputs,
+        unchanged: false,
         layout: Layout {
             poems_per_page: config.poems_per_page,
             pages_per_poem,
@@ -531,8 +604,15 @@ pub fn build(
         layout,
         mut memo,
         unfinished,
+        inputs,
+        unchanged,
     } = prepared;
     let store = store.expect("a build always has a store");
+    if unchanged {
+        let summary = unchanged_summary(&records, progress);
+        write_reports(options, &summary, &[], &[])?;
+        return Ok(summary);
+    }
 
     stop_if_cancelled(cancel, Some(&store))?;
     progress.stage(5, "plan");
@@ -627,6 +707,7 @@ pub fn build(
             memo.entries = Some(digest);
         }
         store.flush()?;
+        memo.inputs = Some((inputs, targets.len()));
         memo.write(&config.cache)?;
         if marker.exists() {
             std::fs::remove_file(&marker).at(&marker)?;
@@ -657,21 +738,67 @@ pub fn build(
             .collect(),
         seconds: progress.started.elapsed().as_secs_f64(),
     };
+    write_reports(options, &summary, &outcome.changes, &removed)?;
+    Ok(summary)
+}
+
+/// `--changes` (paths written and removed) and `--summary-json`.
+fn write_reports(
+    options: &Options,
+    summary: &Summary,
+    written: &[String],
+    removed: &[String],
+) -> Result<()> {
     if let Some(path) = &options.changes {
         let mut text = String::new();
-        for p in &outcome.changes {
+        for p in written {
             text.push_str(&format!("+{p}\n"));
         }
-        for p in &removed {
+        for p in removed {
             text.push_str(&format!("-{p}\n"));
         }
         std::fs::write(path, text).at(path)?;
     }
     if let Some(path) = &options.summary_json {
-        let json = serde_json::to_string_pretty(&summary).expect("summaries serialise");
+        let json = serde_json::to_string_pretty(summary).expect("summaries serialise");
         std::fs::write(path, json + "\n").at(path)?;
     }
-    Ok(summary)
+    Ok(())
+}
+
+/// The summary of a build whose inputs did not change: every recorded
+/// target is up to date.
+fn unchanged_summary(records: &HashMap<String, Record>, progress: &Progress) -> Summary {
+    progress.note("no input changed since the last build");
+    let mut families: BTreeMap<&'static str, FamilyCounts> = Family::ALL
+        .iter()
+        .map(|f| (f.name(), FamilyCounts::default()))
+        .collect();
+    for path in records.keys() {
+        families
+            .get_mut(Family::of_path(path).name())
+            .unwrap()
+            .up_to_date += 1;
+    }
+    progress.stage(8, "summary");
+    progress.end_stage();
+    Summary {
+        families,
+        rendered: 0,
+        interrupted: false,
+        left: 0,
+        stages: progress
+            .stage_seconds
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(stage, seconds)| StageTime {
+                stage,
+                seconds: *seconds,
+            })
+            .collect(),
+        seconds: progress.started.elapsed().as_secs_f64(),
+    }
 }
 
 /// The summary as printed at the end of a build.

@@ -300,6 +300,9 @@ pub struct Memo {
     pub words: Option<[u8; 32]>,
     /// Digest of every entry's digests as last stored.
     pub entries: Option<[u8; 32]>,
+    /// Digest of every input of the last completed build, and how many
+    /// targets it recorded: when both still hold, nothing can be stale.
+    pub inputs: Option<([u8; 32], usize)>,
     /// Content hashes of input files by path, size and modification time,
     /// so unchanged inputs are not read again (keys stay content hashes).
     pub files: Vec<FileHash>,

@@ -318,3 +318,62 @@ fn a_write_failure_names_the_path_and_the_next_build_recovers() {
     assert_same_tree(&d.join("site"), &c.join("site"));
     assert!(temporaries(&d.join("site")).is_empty());
 }
+
+#[test]
+fn reverting_the_inputs_after_an_interrupted_build_restores_the_old_site() {
+    let dir = temp();
+    let d = dir.path().join("c");
+    slow_collection(&d);
+    build(&d);
+    let before = tree(&d.join("site"));
+    let original = std::fs::read(d.join("poems.json")).unwrap();
+    // Every timeline bar moves: nearly every page changes.
+    edit_poems(&d, |p| {
+        p[0]["creation_date"] = serde_json::json!("2040-01-01")
+    });
+    let child = spawn_build(&d, &[]);
+    let started = Instant::now();
+    while count_files(&d.join("site")) == before.len()
+        && started.elapsed() < Duration::from_secs(30)
+    {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    signal(&child, "KILL");
+    let _ = child.wait_with_output();
+    assert_ne!(
+        tree(&d.join("site")),
+        before,
+        "the killed build changed some pages"
+    );
+    std::fs::write(d.join("poems.json"), original).unwrap();
+    build(&d);
+    assert_eq!(tree(&d.join("site")), before);
+}
+
+#[test]
+fn a_second_signal_exits_at_once() {
+    let dir = temp();
+    let d = dir.path().join("c");
+    slow_collection(&d);
+    let child = spawn_build(&d, &[]);
+    let started = Instant::now();
+    while count_files(&d.join("site")) < 50 {
+        assert!(started.elapsed() < Duration::from_secs(60));
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    signal(&child, "TERM");
+    signal(&child, "TERM");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    // Whatever was cut short, the next build completes the same site.
+    build(&d);
+    assert!(temporaries(&d.join("site")).is_empty());
+    let clean = temp();
+    let c = clean.path().join("c");
+    copy_dir(&d, &c);
+    std::fs::remove_dir_all(c.join("site")).unwrap();
+    std::fs::remove_dir_all(c.join(".verso-cache")).unwrap();
+    build(&c);
+    assert_same_tree(&d.join("site"), &c.join("site"));
+}
