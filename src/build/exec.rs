@@ -109,7 +109,7 @@ fn build_one(
         write_atomically(&path, buf)?;
     }
     store.record(&target.path, &record)?;
-    store.record_anatomy(&target.path, &target.anatomy)?;
+    store.record_anatomy(&target.path, &site.anatomy(target))?;
     let mut o = outcome.lock().unwrap();
     let family = target.family as usize;
     if same_bytes {

@@ -113,7 +113,7 @@ fn why(store: Option<&Store>, site: &Site, target: &Target) -> String {
     let Some(old) = store.and_then(|s| s.anatomy(&target.path)) else {
         return "an input of its key changed".into();
     };
-    let new = &target.anatomy;
+    let new = &site.anatomy(target);
     if target.family == Family::Media {
         return "the source file's bytes changed".into();
     }

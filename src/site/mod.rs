@@ -93,7 +93,6 @@ pub struct Target {
     pub key: blake3::Hash,
     /// The row of the poem the page is about, for the progress display.
     pub poem: Option<u32>,
-    pub anatomy: Anatomy,
 }
 
 /// What a page's key was made of, kept so `status --explain` can say which
@@ -336,43 +335,13 @@ impl<'a> Site<'a> {
             .into_par_iter()
             .map(|(page, poem)| {
                 let (family, path) = self.identify(&page);
-                let Parts {
-                    title,
-                    header,
-                    items,
-                    ..
-                } = self.parts(&page);
-                let header = postcard::to_stdvec(&(title, header)).expect("headers serialise");
-                // One contiguous buffer, hashed at once: BLAKE3 is several
-                // times faster on it than on many 32-byte updates.
-                let mut material = Vec::with_capacity(48 + header.len() + items.len() * 37);
-                material.extend_from_slice(fingerprints[family as usize].as_bytes());
-                material.extend_from_slice(&(header.len() as u64).to_le_bytes());
-                material.extend_from_slice(&header);
-                for item in &items {
-                    // The intro's inputs, not its text: formatting millions of
-                    // rank lines would dominate a no-op build.
-                    let (tag, rank) = match item.intro {
-                        Intro::Nothing => (0u8, 0u32),
-                        Intro::BlankLine => (1, 0),
-                        Intro::Rank(rank) => (2, rank as u32),
-                    };
-                    material.push(tag);
-                    material.extend_from_slice(&rank.to_le_bytes());
-                    material.extend_from_slice(self.entry_key(item.row, item.variant).as_bytes());
-                }
-                let anatomy = Anatomy {
-                    fingerprint: short(&fingerprints[family as usize]),
-                    header: short(&blake3::hash(&header)),
-                    poems: items.iter().map(|i| self.poem(i.row).index).collect(),
-                };
+                let (key, _) = self.keyed(&page, &fingerprints[family as usize]);
                 Target {
                     path,
                     family,
                     page,
-                    key: blake3::hash(&material),
+                    key,
                     poem,
-                    anatomy,
                 }
             })
             .collect();
@@ -397,15 +366,58 @@ impl<'a> Site<'a> {
                     page: Page::Media(rel.to_string()),
                     key,
                     poem: None,
-                    anatomy: Anatomy {
-                        header: short(&key),
-                        ..Anatomy::default()
-                    },
                 })
             })
             .collect::<Result<_>>()?;
         targets.extend(media);
         Ok(targets)
+    }
+
+    /// A page's key and what it was made of.
+    fn keyed(&self, page: &Page, fingerprint: &blake3::Hash) -> (blake3::Hash, Anatomy) {
+        let Parts {
+            title,
+            header,
+            items,
+            ..
+        } = self.parts(page);
+        let header = postcard::to_stdvec(&(title, header)).expect("headers serialise");
+        // One contiguous buffer, hashed at once: BLAKE3 is several times
+        // faster on it than on many 32-byte updates.
+        let mut material = Vec::with_capacity(48 + header.len() + items.len() * 37);
+        material.extend_from_slice(fingerprint.as_bytes());
+        material.extend_from_slice(&(header.len() as u64).to_le_bytes());
+        material.extend_from_slice(&header);
+        for item in &items {
+            // The intro's inputs, not its text: formatting millions of rank
+            // lines would dominate a no-op build.
+            let (tag, rank) = match item.intro {
+                Intro::Nothing => (0u8, 0u32),
+                Intro::BlankLine => (1, 0),
+                Intro::Rank(rank) => (2, rank as u32),
+            };
+            material.push(tag);
+            material.extend_from_slice(&rank.to_le_bytes());
+            material.extend_from_slice(self.entry_key(item.row, item.variant).as_bytes());
+        }
+        let anatomy = Anatomy {
+            fingerprint: short(fingerprint),
+            header: short(&blake3::hash(&header)),
+            poems: items.iter().map(|i| self.poem(i.row).index).collect(),
+        };
+        (blake3::hash(&material), anatomy)
+    }
+
+    /// What a target's key was made of, for `status --explain`; computed
+    /// when it is recorded rather than kept for every target.
+    pub fn anatomy(&self, target: &Target) -> Anatomy {
+        match target.page {
+            Page::Media(_) => Anatomy {
+                header: short(&target.key),
+                ..Anatomy::default()
+            },
+            _ => self.keyed(&target.page, &self.fingerprint(target.family)).1,
+        }
     }
 
     fn identify(&self, page: &Page) -> (Family, String) {
