@@ -390,6 +390,55 @@ mod tests {
         assert_eq!(a, (0..50).collect::<Vec<_>>());
     }
 
+    fn corpus(texts: &[&str]) -> Corpus {
+        let poems = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| crate::corpus::Poem {
+                index: i as u32 + 1,
+                position: i,
+                id: String::new(),
+                category: "c".into(),
+                content: t.to_string(),
+                warning: None,
+                title: None,
+                time: 0,
+                golden: false,
+                boost: false,
+                original_uri: None,
+                source_file: None,
+                attachments: vec![],
+            })
+            .collect();
+        Corpus { poems }
+    }
+
+    #[test]
+    fn cloud_selection_by_hand() {
+        // rose ×3, sea ×3, ash ×2, "the" (stop word) ×3, "2023" (digits) ×3,
+        // "in" (too short) ×3, "fog" ×1.
+        let c = corpus(&["Rose sea the 2023 in ash", "rose SEA the 2023 in", "rose, sea; the 2023 in ash fog"]);
+        let extra = vec!["ash".to_string()];
+        let rules = CloudRules { max_words: 10, min_occurrences: 2, min_word_length: 3, extra_stop_words: &[] };
+        let words: Vec<(String, u64, u8)> = cloud(&c, &rules).into_iter().map(|w| (w.word, w.count, w.size)).collect();
+        // Ties by count are alphabetical; sizes: max 3, min 2 → 7 and 1.
+        assert_eq!(words, vec![("rose".into(), 3, 7), ("sea".into(), 3, 7), ("ash".into(), 2, 1)]);
+        let rules = CloudRules { max_words: 1, min_occurrences: 2, min_word_length: 3, extra_stop_words: &extra };
+        let words: Vec<String> = cloud(&c, &rules).into_iter().map(|w| w.word).collect();
+        assert_eq!(words, vec!["rose"]);
+    }
+
+    #[test]
+    fn word_vectors_fall_back_to_the_mean_of_their_poems() {
+        let c = corpus(&["rose", "rose sea", "sea"]);
+        let m = Matrix { dim: 2, data: vec![1.0, 0.0, 0.6, 0.8, 0.0, 1.0] };
+        let wv = WordVectors::new(&c, &m, None);
+        let rose = wv.get("rose").unwrap();
+        let norm = (1.6f32 * 1.6 + 0.8 * 0.8).sqrt();
+        assert!((rose[0] - 1.6 / norm).abs() < 1e-6 && (rose[1] - 0.8 / norm).abs() < 1e-6);
+        assert_eq!(wv.get("absent"), None);
+    }
+
     #[test]
     fn tokens_are_lowercase_alphanumeric_runs() {
         let t: Vec<String> = tokens("Rose's  café, 2023-04! ÉTÉ").collect();
