@@ -417,13 +417,37 @@ mod tests {
     fn cloud_selection_by_hand() {
         // rose ×3, sea ×3, ash ×2, "the" (stop word) ×3, "2023" (digits) ×3,
         // "in" (too short) ×3, "fog" ×1.
-        let c = corpus(&["Rose sea the 2023 in ash", "rose SEA the 2023 in", "rose, sea; the 2023 in ash fog"]);
+        let c = corpus(&[
+            "Rose sea the 2023 in ash",
+            "rose SEA the 2023 in",
+            "rose, sea; the 2023 in ash fog",
+        ]);
         let extra = vec!["ash".to_string()];
-        let rules = CloudRules { max_words: 10, min_occurrences: 2, min_word_length: 3, extra_stop_words: &[] };
-        let words: Vec<(String, u64, u8)> = cloud(&c, &rules).into_iter().map(|w| (w.word, w.count, w.size)).collect();
+        let rules = CloudRules {
+            max_words: 10,
+            min_occurrences: 2,
+            min_word_length: 3,
+            extra_stop_words: &[],
+        };
+        let words: Vec<(String, u64, u8)> = cloud(&c, &rules)
+            .into_iter()
+            .map(|w| (w.word, w.count, w.size))
+            .collect();
         // Ties by count are alphabetical; sizes: max 3, min 2 → 7 and 1.
-        assert_eq!(words, vec![("rose".into(), 3, 7), ("sea".into(), 3, 7), ("ash".into(), 2, 1)]);
-        let rules = CloudRules { max_words: 1, min_occurrences: 2, min_word_length: 3, extra_stop_words: &extra };
+        assert_eq!(
+            words,
+            vec![
+                ("rose".into(), 3, 7),
+                ("sea".into(), 3, 7),
+                ("ash".into(), 2, 1)
+            ]
+        );
+        let rules = CloudRules {
+            max_words: 1,
+            min_occurrences: 2,
+            min_word_length: 3,
+            extra_stop_words: &extra,
+        };
         let words: Vec<String> = cloud(&c, &rules).into_iter().map(|w| w.word).collect();
         assert_eq!(words, vec!["rose"]);
     }
@@ -431,7 +455,10 @@ mod tests {
     #[test]
     fn word_vectors_fall_back_to_the_mean_of_their_poems() {
         let c = corpus(&["rose", "rose sea", "sea"]);
-        let m = Matrix { dim: 2, data: vec![1.0, 0.0, 0.6, 0.8, 0.0, 1.0] };
+        let m = Matrix {
+            dim: 2,
+            data: vec![1.0, 0.0, 0.6, 0.8, 0.0, 1.0],
+        };
         let wv = WordVectors::new(&c, &m, None);
         let rose = wv.get("rose").unwrap();
         let norm = (1.6f32 * 1.6 + 0.8 * 0.8).sqrt();

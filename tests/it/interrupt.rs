@@ -146,13 +146,9 @@ fn strip_ansi(s: &str) -> String {
     out
 }
 
-#[test]
-fn a_terminal_gets_live_family_lines_that_fit_its_width() {
+/// Run a build of `dir` on a pseudo-terminal `cols` wide; its raw output.
+fn build_on_a_terminal(dir: &Path, cols: u16, no_color: bool) -> String {
     use portable_pty::{native_pty_system, CommandBuilder, PtySize};
-    let dir = temp();
-    let d = dir.path().join("c");
-    slow_collection(&d);
-    let cols = 60;
     let pair = native_pty_system()
         .openpty(PtySize {
             rows: 30,
@@ -162,8 +158,12 @@ fn a_terminal_gets_live_family_lines_that_fit_its_width() {
         })
         .unwrap();
     let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_verso"));
-    cmd.args(["build", p(&d), "--threads", "1"]);
-    cmd.env_remove("NO_COLOR");
+    cmd.args(["build", p(dir), "--threads", "1", "--force"]);
+    if no_color {
+        cmd.env("NO_COLOR", "1");
+    } else {
+        cmd.env_remove("NO_COLOR");
+    }
     let mut child = pair.slave.spawn_command(cmd).unwrap();
     drop(pair.slave);
     let mut reader = pair.master.try_clone_reader().unwrap();
@@ -182,8 +182,30 @@ fn a_terminal_gets_live_family_lines_that_fit_its_width() {
     drop(pair.master);
     let bytes = collector.join().unwrap();
     assert!(status.success());
-    let raw = String::from_utf8_lossy(&bytes);
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// Does the output set colours or weights (SGR codes), not just move the cursor?
+fn has_colour(raw: &str) -> bool {
+    raw.split('\u{1b}').skip(1).any(|seq| {
+        seq.strip_prefix('[').is_some_and(|rest| {
+            let end = rest
+                .find(|c: char| c.is_ascii_alphabetic())
+                .unwrap_or(rest.len());
+            rest[end..].starts_with('m') && end > 0 && rest[..end] != *"0"
+        })
+    })
+}
+
+#[test]
+fn a_terminal_gets_live_family_lines_that_fit_its_width() {
+    let dir = temp();
+    let d = dir.path().join("c");
+    slow_collection(&d);
+    let cols = 60;
+    let raw = build_on_a_terminal(&d, cols, false);
     assert!(raw.contains('\u{1b}'), "redrawn in place with escape codes");
+    assert!(has_colour(&raw), "colour on a terminal");
     let text = strip_ansi(&raw);
     for family in ["chronological", "similar", "different", "wordcloud"] {
         assert!(text.contains(family), "{family} line in:\n{text}");
@@ -197,6 +219,13 @@ fn a_terminal_gets_live_family_lines_that_fit_its_width() {
             "a line wider than the terminal: {line:?}"
         );
     }
+    // NO_COLOR: still redrawn in place, without colours.
+    let raw = build_on_a_terminal(&d, cols, true);
+    assert!(
+        raw.contains('\u{1b}') && !has_colour(&raw),
+        "NO_COLOR output has colour codes"
+    );
+    assert!(strip_ansi(&raw).contains('✓'));
 }
 
 #[test]
