@@ -21,7 +21,8 @@ pub enum Command {
     /// Say what a build would do, without doing it.
     Status(StatusArgs),
     /// Check a built site: links, anchors, line widths, recorded hashes.
-    Check(CheckArgs),
+    /// DIR may also be a built site folder itself.
+    Check(CommonArgs),
     /// Remove what verso wrote, and its cache.
     Clean(CommonArgs),
     /// Write a synthetic collection for tests and benchmarks.
@@ -81,18 +82,6 @@ pub struct StatusArgs {
     /// Say why one output path is stale.
     #[arg(long, value_name = "PATH")]
     pub explain: Option<String>,
-}
-
-#[derive(Debug, Args)]
-pub struct CheckArgs {
-    /// A collection folder (with verso.toml) or a built site folder.
-    pub dir: Option<PathBuf>,
-    #[arg(long)]
-    pub config: Option<PathBuf>,
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    #[arg(long)]
-    pub cache: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -1,7 +1,7 @@
 //! The commands: configuration and flags in, work done, an exit code out.
 
 use crate::build::{self, Options};
-use crate::cli::{BuildArgs, CheckArgs, Cli, Command, CommonArgs, ProgressArg, StatusArgs};
+use crate::cli::{BuildArgs, Cli, Command, CommonArgs, ProgressArg, StatusArgs};
 use crate::config::{Config, Overrides};
 use crate::error::{Error, IoContext, Result};
 use crate::progress::{Mode, Progress};
@@ -109,18 +109,12 @@ fn status_command(args: StatusArgs) -> Result<i32> {
     Ok(0)
 }
 
-fn check_command(args: CheckArgs) -> Result<i32> {
+fn check_command(args: CommonArgs) -> Result<i32> {
     let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from("."));
     let config_file = config_path(&args.dir, &args.config);
     // A collection folder: check its output and cache; a site folder: the site.
     let (site, cache) = if args.config.is_some() || config_file.exists() {
-        let common = CommonArgs {
-            dir: args.dir,
-            config: args.config,
-            out: args.out,
-            cache: args.cache,
-        };
-        let config = load_config(&common, None)?;
+        let config = load_config(&args, None)?;
         (config.output, Some(config.cache))
     } else {
         (args.out.unwrap_or(dir), args.cache)

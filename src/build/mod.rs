@@ -61,6 +61,30 @@ pub struct StageTime {
 }
 
 impl Summary {
+    fn new(
+        families: BTreeMap<&'static str, FamilyCounts>,
+        rendered: usize,
+        interrupted: bool,
+        left: usize,
+        progress: &Progress,
+    ) -> Summary {
+        let stages = progress
+            .stage_seconds
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|&(stage, seconds)| StageTime { stage, seconds })
+            .collect();
+        Summary {
+            families,
+            rendered,
+            interrupted,
+            left,
+            stages,
+            seconds: progress.started.elapsed().as_secs_f64(),
+        }
+    }
+
     pub fn written(&self) -> usize {
         self.families.values().map(|f| f.written).sum()
     }
@@ -471,6 +495,21 @@ pub fn prepare(
     })
 }
 
+impl Prepared {
+    /// The site these inputs make.
+    pub fn site(&self) -> Site<'_> {
+        Site::new(
+            &self.corpus,
+            &self.renderer,
+            &self.neighbours,
+            &self.word_data_colours,
+            &self.words,
+            self.layout.clone(),
+            self.config.media.clone(),
+        )
+    }
+}
+
 /// Ctrl-C before the pages: stop between stages, keeping what was derived.
 fn stop_if_cancelled(cancel: &AtomicBool, store: Option<&Store>) -> Result<()> {
     if cancel.load(Ordering::Relaxed) {
@@ -592,44 +631,33 @@ pub fn build(
     cancel: &AtomicBool,
 ) -> Result<Summary> {
     let prepared = prepare(config, options, progress, true, cancel)?;
+    let mut prepared = prepared;
+    let store = prepared.store.take().expect("a build always has a store");
+    let mut memo = std::mem::take(&mut prepared.memo);
     let Prepared {
         config,
         corpus,
-        renderer,
-        store,
         records,
-        neighbours,
-        word_data_colours,
-        words,
-        layout,
-        mut memo,
         unfinished,
         inputs,
         unchanged,
-    } = prepared;
-    let store = store.expect("a build always has a store");
+        ..
+    } = &prepared;
+    let (unfinished, inputs, unchanged) = (*unfinished, *inputs, *unchanged);
     if unchanged {
-        let summary = unchanged_summary(&records, progress);
+        let summary = unchanged_summary(records, progress);
         write_reports(options, &summary, &[], &[])?;
         return Ok(summary);
     }
 
     stop_if_cancelled(cancel, Some(&store))?;
     progress.stage(5, "plan");
-    let site = Site::new(
-        &corpus,
-        &renderer,
-        &neighbours,
-        &word_data_colours,
-        &words,
-        layout,
-        config.media.clone(),
-    );
+    let site = prepared.site();
     let targets = site.plan()?;
     let out = &config.output;
     let stale: Vec<&Target> = targets
         .par_iter()
-        .filter(|t| !up_to_date(t, &records, out))
+        .filter(|t| !up_to_date(t, records, out))
         .collect();
     let mut families: BTreeMap<&'static str, FamilyCounts> = Family::ALL
         .iter()
@@ -667,7 +695,7 @@ pub fn build(
         });
         let job = exec::Job {
             site: &site,
-            records: &records,
+            records,
             store: &store,
             out,
             progress,
@@ -694,7 +722,7 @@ pub fn build(
     if !interrupted {
         progress.stage(7, "sweep");
         let planned: HashSet<&str> = targets.iter().map(|t| t.path.as_str()).collect();
-        removed = sweep::orphans(out, &planned, &records, &store)?;
+        removed = sweep::orphans(out, &planned, records, &store)?;
         if unfinished {
             sweep::temporaries(out)?;
         }
@@ -721,23 +749,13 @@ pub fn build(
     }
     progress.stage(8, "summary");
     progress.end_stage();
-    let summary = Summary {
+    let summary = Summary::new(
         families,
         rendered,
         interrupted,
-        left: stale.len() - rendered,
-        stages: progress
-            .stage_seconds
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(stage, seconds)| StageTime {
-                stage,
-                seconds: *seconds,
-            })
-            .collect(),
-        seconds: progress.started.elapsed().as_secs_f64(),
-    };
+        stale.len() - rendered,
+        progress,
+    );
     write_reports(options, &summary, &outcome.changes, &removed)?;
     Ok(summary)
 }
@@ -782,23 +800,7 @@ fn unchanged_summary(records: &HashMap<String, Record>, progress: &Progress) -> 
     }
     progress.stage(8, "summary");
     progress.end_stage();
-    Summary {
-        families,
-        rendered: 0,
-        interrupted: false,
-        left: 0,
-        stages: progress
-            .stage_seconds
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(stage, seconds)| StageTime {
-                stage,
-                seconds: *seconds,
-            })
-            .collect(),
-        seconds: progress.started.elapsed().as_secs_f64(),
-    }
+    Summary::new(families, 0, false, 0, progress)
 }
 
 /// The summary as printed at the end of a build.

@@ -27,33 +27,21 @@ pub struct Status {
 }
 
 pub fn status(config: Config, progress: &Progress, explain: Option<&str>) -> Result<Status> {
-    let Prepared {
-        config,
-        corpus,
-        renderer,
-        store,
-        records,
-        neighbours,
-        word_data_colours,
-        words,
-        layout,
-        ..
-    } = prepare(
+    let prepared = prepare(
         config,
         &Options::default(),
         progress,
         false,
         &AtomicBool::new(false),
     )?;
-    let site = Site::new(
-        &corpus,
-        &renderer,
-        &neighbours,
-        &word_data_colours,
-        &words,
-        layout,
-        config.media.clone(),
-    );
+    let site = prepared.site();
+    let Prepared {
+        config,
+        store,
+        records,
+        ..
+    } = &prepared;
+    let store = store.as_ref();
     let targets = site.plan()?;
     let out = &config.output;
     let explain = explain.map(|p| p.trim_start_matches("./"));
@@ -69,7 +57,7 @@ pub fn status(config: Config, progress: &Progress, explain: Option<&str>) -> Res
                 counts.new += 1;
                 "new: it has never been built with this cache".to_string()
             }
-            Some(_) if up_to_date(t, &records, out) => {
+            Some(_) if up_to_date(t, records, out) => {
                 counts.up_to_date += 1;
                 "up to date: its key and its file match the cache".to_string()
             }
@@ -85,7 +73,7 @@ pub fn status(config: Config, progress: &Progress, explain: Option<&str>) -> Res
                         )
                     }
                     Ok(_) if explain == Some(t.path.as_str()) => {
-                        format!("stale: {}", why(store.as_ref(), &site, t))
+                        format!("stale: {}", why(store, &site, t))
                     }
                     Ok(_) => "stale: an input of its key changed".to_string(),
                 }
@@ -94,7 +82,7 @@ pub fn status(config: Config, progress: &Progress, explain: Option<&str>) -> Res
         reasons.insert(t.path.clone(), reason);
     }
     let planned: HashSet<&str> = targets.iter().map(|t| t.path.as_str()).collect();
-    for path in super::sweep::would_remove(&planned, &records) {
+    for path in super::sweep::would_remove(&planned, records) {
         families
             .get_mut(Family::of_path(path).name())
             .unwrap()

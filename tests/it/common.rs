@@ -200,3 +200,24 @@ pub fn edit_embeddings(dir: &Path, f: impl FnOnce(&mut Vec<Value>)) {
 pub fn temp() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
 }
+
+/// A fresh clean build of `dir`'s inputs, in a sibling folder.
+pub fn clean_build_of(dir: &Path, name: &str) -> tempfile::TempDir {
+    let holder = temp();
+    let copy = holder.path().join(name);
+    copy_dir(dir, &copy);
+    for generated in ["site", ".verso-cache"] {
+        std::fs::remove_dir_all(copy.join(generated)).ok();
+    }
+    for report in ["summary.json", "changes.txt"] {
+        std::fs::remove_file(copy.join(report)).ok();
+    }
+    build(&copy);
+    holder
+}
+
+/// `dir`'s site equals a clean build of its inputs, byte for byte.
+pub fn assert_matches_clean_build(dir: &Path) {
+    let clean = clean_build_of(dir, "c");
+    assert_same_tree(&dir.join("site"), &clean.path().join("c/site"));
+}

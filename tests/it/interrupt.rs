@@ -83,14 +83,8 @@ fn record_problems(dir: &Path) -> Vec<String> {
 }
 
 fn cold_total(dir: &Path) -> u64 {
-    let holder = temp();
-    let copy = holder.path().join("c");
-    copy_dir(dir, &copy);
-    for generated in ["site", ".verso-cache"] {
-        std::fs::remove_dir_all(copy.join(generated)).ok();
-    }
-    let s = build_summary(&copy, &[]);
-    total(&s, "written")
+    let clean = clean_build_of(dir, "c");
+    tree(&clean.path().join("c/site")).len() as u64
 }
 
 #[test]
@@ -266,13 +260,7 @@ fn sigint_stops_cleanly_and_the_next_build_writes_the_rest() {
         cold_total(&d),
         "the resumed build writes exactly the rest"
     );
-    let clean = temp();
-    copy_dir(&d, &clean.path().join("c"));
-    let c = clean.path().join("c");
-    std::fs::remove_dir_all(c.join("site")).unwrap();
-    std::fs::remove_dir_all(c.join(".verso-cache")).unwrap();
-    build(&c);
-    assert_same_tree(&d.join("site"), &c.join("site"));
+    assert_matches_clean_build(&d);
     assert!(temporaries(&d.join("site")).is_empty());
 }
 
@@ -280,10 +268,6 @@ fn kill_at(delays: &[u64]) {
     let dir = temp();
     let d = dir.path().join("c");
     slow_collection(&d);
-    let clean = temp();
-    let c = clean.path().join("c");
-    copy_dir(&d, &c);
-    build(&c);
     for &ms in delays {
         // Vary the input a little so every round has work to do.
         edit_poems(&d, |p| {
@@ -294,11 +278,7 @@ fn kill_at(delays: &[u64]) {
         child.kill().unwrap();
         child.wait().unwrap();
         build(&d);
-        copy_dir(&d, &c);
-        std::fs::remove_dir_all(c.join("site")).unwrap();
-        std::fs::remove_dir_all(c.join(".verso-cache")).unwrap();
-        build(&c);
-        assert_same_tree(&d.join("site"), &c.join("site"));
+        assert_matches_clean_build(&d);
         assert!(temporaries(&d.join("site")).is_empty(), "killed at {ms} ms");
         assert!(record_problems(&d).is_empty());
     }
@@ -338,13 +318,7 @@ fn a_write_failure_names_the_path_and_the_next_build_recovers() {
     assert!(record_problems(&d).is_empty(), "{:?}", record_problems(&d));
     std::fs::remove_dir_all(&blocker).unwrap();
     build(&d);
-    let clean = temp();
-    let c = clean.path().join("c");
-    copy_dir(&d, &c);
-    std::fs::remove_dir_all(c.join("site")).unwrap();
-    std::fs::remove_dir_all(c.join(".verso-cache")).unwrap();
-    build(&c);
-    assert_same_tree(&d.join("site"), &c.join("site"));
+    assert_matches_clean_build(&d);
     assert!(temporaries(&d.join("site")).is_empty());
 }
 
@@ -398,11 +372,5 @@ fn a_second_signal_exits_at_once() {
     // Whatever was cut short, the next build completes the same site.
     build(&d);
     assert!(temporaries(&d.join("site")).is_empty());
-    let clean = temp();
-    let c = clean.path().join("c");
-    copy_dir(&d, &c);
-    std::fs::remove_dir_all(c.join("site")).unwrap();
-    std::fs::remove_dir_all(c.join(".verso-cache")).unwrap();
-    build(&c);
-    assert_same_tree(&d.join("site"), &c.join("site"));
+    assert_matches_clean_build(&d);
 }
