@@ -4,71 +4,103 @@
 
 use rayon::prelude::*;
 
+/// Chains run side by side in one thread: each pick waits on a row from
+/// memory, and interleaving independent chains keeps several rows in flight.
+const INTERLEAVED: usize = 3;
+
 /// For every start row, the rows it picks, in order (`len` at most n − 1).
 pub fn chains(sims: &[f32], n: usize, len: usize) -> Vec<Vec<u32>> {
     #[cfg(target_arch = "x86_64")]
-    let avx2 = std::arch::is_x86_feature_detected!("avx2");
+    if std::arch::is_x86_feature_detected!("avx2") {
+        return (0..n.div_ceil(INTERLEAVED))
+            .into_par_iter()
+            .flat_map_iter(|group| {
+                // The last group repeats its last start to fill up; the copies are dropped.
+                let starts: [usize; INTERLEAVED] =
+                    std::array::from_fn(|k| (group * INTERLEAVED + k).min(n - 1));
+                // SAFETY: the CPU supports AVX2 (checked above).
+                let picks = unsafe { chain_group_avx2(sims, n, starts, len) };
+                picks.into_iter().take(n - group * INTERLEAVED)
+            })
+            .collect();
+    }
     (0..n)
         .into_par_iter()
         .map_init(Vec::new, |acc: &mut Vec<f64>, start| {
-            #[cfg(target_arch = "x86_64")]
-            if avx2 {
-                // SAFETY: the CPU supports AVX2 (checked above).
-                return unsafe { chain_avx2(sims, n, start, len, acc) };
-            }
             chain(sims, n, start, len, acc, add_and_argmin)
         })
         .collect()
 }
 
+/// `K` chains in lockstep, each exactly as `chain` computes it alone.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn chain_avx2(
+unsafe fn chain_group_avx2<const K: usize>(
     sims: &[f32],
     n: usize,
-    start: usize,
+    starts: [usize; K],
     len: usize,
-    acc: &mut Vec<f64>,
-) -> Vec<u32> {
-    // SAFETY: the caller checked AVX2.
-    chain(sims, n, start, len, acc, |a, r| unsafe {
-        add_and_argmin_avx2(a, r)
-    })
+) -> [Vec<u32>; K] {
+    let len = len.min(n.saturating_sub(1));
+    let mut accs: [Vec<f64>; K] = std::array::from_fn(|_| vec![0.0; n]);
+    let mut picks: [Vec<u32>; K] = std::array::from_fn(|_| Vec::with_capacity(len));
+    let mut pick = starts;
+    for _ in 0..len {
+        for k in 0..K {
+            accs[k][pick[k]] = f64::INFINITY;
+        }
+        let rows: [&[f32]; K] = std::array::from_fn(|k| &sims[pick[k] * n..(pick[k] + 1) * n]);
+        // SAFETY: AVX2 is enabled in this function.
+        pick = unsafe { add_and_argmin_avx2(&mut accs, rows) };
+        for k in 0..K {
+            picks[k].push(pick[k] as u32);
+        }
+    }
+    picks
 }
 
-/// `add_and_argmin` with explicit AVX2 (compare and blend for the minima and
-/// their chunks); the same additions and comparisons, so the same picks.
+/// `add_and_argmin` for `K` chains at once with explicit AVX2 (compare and
+/// blend for the minima and their chunks): the same additions and comparisons
+/// per chain, so the same picks.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn add_and_argmin_avx2(acc: &mut [f64], row: &[f32]) -> usize {
+unsafe fn add_and_argmin_avx2<const K: usize>(
+    accs: &mut [Vec<f64>; K],
+    rows: [&[f32]; K],
+) -> [usize; K] {
     use std::arch::x86_64::*;
     const LANES: usize = 4;
-    let chunks = acc.len() / LANES;
-    let mut mins = _mm256_set1_pd(f64::INFINITY);
-    let mut at = _mm256_setzero_pd();
+    let n = accs[0].len();
+    let chunks = n / LANES;
+    let mut mins = [_mm256_set1_pd(f64::INFINITY); K];
+    let mut at = [_mm256_setzero_pd(); K];
     let mut chunk = _mm256_setzero_pd();
     let one = _mm256_set1_pd(1.0);
     for c in 0..chunks {
-        // SAFETY: c * 4 + 4 ≤ len of both slices.
-        let r = _mm256_cvtps_pd(_mm_loadu_ps(row.as_ptr().add(c * LANES)));
-        let a = _mm256_add_pd(_mm256_loadu_pd(acc.as_ptr().add(c * LANES)), r);
-        _mm256_storeu_pd(acc.as_mut_ptr().add(c * LANES), a);
-        let better = _mm256_cmp_pd::<_CMP_LT_OQ>(a, mins);
-        mins = _mm256_blendv_pd(mins, a, better);
-        at = _mm256_blendv_pd(at, chunk, better);
+        for k in 0..K {
+            // SAFETY: c * 4 + 4 ≤ n, the length of every accumulator and row.
+            let r = _mm256_cvtps_pd(_mm_loadu_ps(rows[k].as_ptr().add(c * LANES)));
+            let a = _mm256_add_pd(_mm256_loadu_pd(accs[k].as_ptr().add(c * LANES)), r);
+            _mm256_storeu_pd(accs[k].as_mut_ptr().add(c * LANES), a);
+            let better = _mm256_cmp_pd::<_CMP_LT_OQ>(a, mins[k]);
+            mins[k] = _mm256_blendv_pd(mins[k], a, better);
+            at[k] = _mm256_blendv_pd(at[k], chunk, better);
+        }
         chunk = _mm256_add_pd(chunk, one);
     }
-    let mut lane_min = [0.0f64; LANES];
-    let mut lane_at = [0.0f64; LANES];
-    _mm256_storeu_pd(lane_min.as_mut_ptr(), mins);
-    _mm256_storeu_pd(lane_at.as_mut_ptr(), at);
-    finish(
-        acc,
-        row,
-        chunks * LANES,
-        lane_min,
-        lane_at.map(|c| c as u64),
-    )
+    std::array::from_fn(|k| {
+        let mut lane_min = [0.0f64; LANES];
+        let mut lane_at = [0.0f64; LANES];
+        _mm256_storeu_pd(lane_min.as_mut_ptr(), mins[k]);
+        _mm256_storeu_pd(lane_at.as_mut_ptr(), at[k]);
+        finish(
+            &mut accs[k],
+            rows[k],
+            chunks * LANES,
+            lane_min,
+            lane_at.map(|c| c as u64),
+        )
+    })
 }
 
 /// `acc[q]` is the sum of q's similarities to the picks so far (the start
@@ -164,6 +196,21 @@ mod tests {
     }
 
     #[test]
+    fn interleaved_chains_equal_single_chains() {
+        let mut rng = crate::derive::words::SplitMix64::new(5);
+        for n in [2, 5, 9, 13] {
+            let data: Vec<f32> = (0..n * 6).map(|_| rng.unit() as f32 - 0.5).collect();
+            let m = Matrix { dim: 6, data };
+            let sims = similarity_matrix(&m);
+            let mut acc = Vec::new();
+            let single: Vec<Vec<u32>> = (0..n)
+                .map(|s| chain(&sims, n, s, n, &mut acc, add_and_argmin))
+                .collect();
+            assert_eq!(chains(&sims, n, n), single, "n {n}");
+        }
+    }
+
+    #[test]
     fn argmin_takes_the_lowest_row_among_equal_minima() {
         for n in [1, 3, 4, 9, 17] {
             for target in 0..n {
@@ -173,18 +220,14 @@ mod tests {
                 if target + 2 < n {
                     acc[target + 2] = 1.0;
                 }
-                let mut copy = acc.clone();
+                let mut copies = [acc.clone(), acc.clone()];
                 assert_eq!(add_and_argmin(&mut acc, &row), target, "n {n}");
                 #[cfg(target_arch = "x86_64")]
                 if std::arch::is_x86_feature_detected!("avx2") {
                     // SAFETY: checked just above.
-                    assert_eq!(
-                        unsafe { add_and_argmin_avx2(&mut copy, &row) },
-                        target,
-                        "n {n}"
-                    );
+                    let picks = unsafe { add_and_argmin_avx2(&mut copies, [&row[..], &row[..]]) };
+                    assert_eq!(picks, [target, target], "n {n}");
                 }
-                copy.clear();
             }
         }
     }
