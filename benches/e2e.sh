@@ -88,6 +88,7 @@ for per_page in 200 400; do
 done
 rm -rf "$col/site" "$col/.verso-cache"
 
+kernels=$(sed -n '/^## Kernels/,$p' benches/RESULTS.md 2>/dev/null || true)
 {
   echo "# End-to-end results"
   echo
@@ -101,5 +102,6 @@ rm -rf "$col/site" "$col/.verso-cache"
   echo
   echo "dd of the same $((site_bytes / 1048576)) MB: ${dd_nosync} s to the page cache, ${dd_secs} s with fsync."
   echo "Forced rebuilds, run in turn: --progress none ${t_none} s, the terminal display ${t_tty} s, --progress none ${t_none2} s."
+  if [ -n "$kernels" ]; then echo; echo "$kernels"; fi
 } > benches/RESULTS.md
 cat benches/RESULTS.md
