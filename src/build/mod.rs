@@ -560,7 +560,10 @@ fn compute_word_data(
                     return Some(c.vectors.row(i).to_vec());
                 }
             }
-            let vs: Vec<Vec<f32>> = words.iter().filter_map(|w| word_vectors.get(w)).collect();
+            let vs: Vec<Vec<f32>> = words
+                .par_iter()
+                .filter_map(|w| word_vectors.get(w))
+                .collect();
             colour::unit_mean(vs.iter().map(Vec::as_slice), m.dim)
         })
         .collect();

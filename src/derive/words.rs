@@ -328,8 +328,9 @@ pub fn word_pages(
     anchors: &Anchors,
     word_poems: usize,
 ) -> Vec<WordPage> {
+    use rayon::prelude::*;
     let vectors_of: Vec<(usize, Vec<f32>)> = cloud
-        .iter()
+        .par_iter()
         .enumerate()
         .filter_map(|(i, w)| words.get(&w.word).map(|v| (i, v)))
         .collect();
