@@ -1,7 +1,7 @@
 //! `Poem` and the loading of poems.json: every field checked, every defect
 //! reported with the file, the line, the poem_index and the field.
 
-use crate::error::{json_error, Error, InputError, IoContext, Location, Result};
+use crate::error::{json_error, Error, InputError, Location, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -397,11 +397,6 @@ fn kind(v: &Value) -> &'static str {
         Value::Array(_) => "a list",
         Value::Object(_) => "an object",
     }
-}
-
-/// Read a file for hashing or copying, with the path in the error.
-pub fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).at(path)
 }
 
 #[cfg(test)]

@@ -189,10 +189,4 @@ impl Status {
             None => format!("{path}: not a target of this site"),
         }
     }
-
-    pub fn is_clean(&self) -> bool {
-        self.families
-            .values()
-            .all(|c| c.stale + c.new + c.remove == 0)
-    }
 }

@@ -145,10 +145,6 @@ impl Store {
         }
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     pub fn record(&self, path: &str, record: &Record) -> Result<()> {
         let bytes = postcard::to_stdvec(record).expect("records serialise");
         self.targets
