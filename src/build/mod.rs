@@ -377,12 +377,7 @@ pub fn prepare(
             unfinished,
             inputs,
             unchanged,
-            layout: Layout {
-                poems_per_page: config.poems_per_page,
-                pages_per_poem: config.pages_per_poem,
-                chronological_per_page: config.chronological_per_page,
-                seed: config.seed,
-            },
+            layout: layout(&config, config.pages_per_poem),
             config,
             corpus,
             renderer,
@@ -478,12 +473,7 @@ pub fn prepare(
         unfinished,
         inputs,
         unchanged: false,
-        layout: Layout {
-            poems_per_page: config.poems_per_page,
-            pages_per_poem,
-            chronological_per_page: config.chronological_per_page,
-            seed: config.seed,
-        },
+        layout: layout(&config, pages_per_poem),
         config,
         corpus,
         renderer,
@@ -493,6 +483,15 @@ pub fn prepare(
         word_data_colours: word_data.colours,
         words: word_data.words,
     })
+}
+
+fn layout(config: &Config, pages_per_poem: usize) -> Layout {
+    Layout {
+        poems_per_page: config.poems_per_page,
+        pages_per_poem,
+        chronological_per_page: config.chronological_per_page,
+        seed: config.seed,
+    }
 }
 
 impl Prepared {
