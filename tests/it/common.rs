@@ -221,3 +221,12 @@ pub fn assert_matches_clean_build(dir: &Path) {
     let clean = clean_build_of(dir, "c");
     assert_same_tree(&dir.join("site"), &clean.path().join("c/site"));
 }
+
+/// A small valid SVG image at `path`; `note` makes its bytes distinct.
+pub fn write_svg(path: &Path, note: &str) {
+    std::fs::write(
+        path,
+        format!("<svg xmlns=\"http://www.w3.org/2000/svg\"><!-- {note} --></svg>"),
+    )
+    .unwrap();
+}

@@ -168,11 +168,7 @@ fn an_unrelated_config_key_changed() {
 #[test]
 fn a_media_file_nobody_references_changes_nothing() {
     let n = writes_only_what_changed(|d| {
-        std::fs::write(
-            d.join("media/unused.svg"),
-            "<svg xmlns=\"http://www.w3.org/2000/svg\"/>",
-        )
-        .unwrap();
+        write_svg(&d.join("media/unused.svg"), "v1");
     });
     assert_eq!(n, 0);
 }
@@ -182,20 +178,12 @@ fn a_referenced_media_file_replaced_rewrites_only_its_copy() {
     let dir = temp();
     let d = dir.path().join("c");
     small_collection(&d, 12, 22);
-    std::fs::write(
-        d.join("media/pic.svg"),
-        "<svg xmlns=\"http://www.w3.org/2000/svg\"/>",
-    )
-    .unwrap();
+    write_svg(&d.join("media/pic.svg"), "v1");
     edit_poems(&d, |p| {
         p[2]["attachments"] = json!([{"relative_path": "pic.svg", "alt_text": "pic"}])
     });
     build(&d);
-    std::fs::write(
-        d.join("media/pic.svg"),
-        "<svg xmlns=\"http://www.w3.org/2000/svg\"><!-- v2 --></svg>",
-    )
-    .unwrap();
+    write_svg(&d.join("media/pic.svg"), "v2");
     let changes_file = d.join("changes.txt");
     build_expect(&d, &["--changes", p(&changes_file)], 0);
     assert_eq!(changes(&d), BTreeSet::from(["media/pic.svg".to_string()]));

@@ -172,11 +172,7 @@ fn entries_show_warnings_golden_frames_boosts_images_and_emphasis() {
     let dir = temp();
     let d = dir.path().join("c");
     small_collection(&d, 12, 8);
-    std::fs::write(
-        d.join("media/pic.svg"),
-        "<svg xmlns=\"http://www.w3.org/2000/svg\"/>",
-    )
-    .unwrap();
+    write_svg(&d.join("media/pic.svg"), "v1");
     edit_poems(&d, |poems| {
         poems[0]["content_warning"] = json!("a warning long enough to wrap ".repeat(4));
         poems[1]["content"] = json!("x".repeat(1000));
