@@ -84,14 +84,18 @@ struct PoemsFile<'a> {
 
 /// Load and validate poems.json; `media` is where attachment paths start.
 pub fn load(path: &Path, media: &Path) -> Result<Corpus> {
-    let bytes = std::fs::read(path).map_err(|e| match e.kind() {
+    parse(path, &read(path)?, media)
+}
+
+/// The bytes of poems.json; a missing file is bad input.
+pub fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => Error::from(
             InputError::new(Location::file(path), "poems file not found")
                 .hint("set `poems` in verso.toml to the collection's poems.json"),
         ),
         _ => Error::io(path, e),
-    })?;
-    parse(path, &bytes, media)
+    })
 }
 
 pub fn parse(path: &Path, bytes: &[u8], media: &Path) -> Result<Corpus> {

@@ -119,10 +119,10 @@ impl Progress {
         }
     }
 
-    pub fn set_total(&self, family: Family, total: usize) {
+    pub fn add_to_total(&self, family: Family, n: usize) {
         self.counters[family as usize]
             .total
-            .store(total, Ordering::Relaxed);
+            .fetch_add(n, Ordering::Relaxed);
     }
 
     /// A worker finished a target of `family` about poem `row`.

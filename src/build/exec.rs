@@ -93,7 +93,7 @@ fn build_one(
     buf: &mut Vec<u8>,
     outcome: &Mutex<Outcome>,
 ) -> Result<()> {
-    site.render(target, buf)?;
+    let anatomy = site.render(target, buf)?;
     let hash = *blake3::hash(buf).as_bytes();
     let record = Record {
         key: *target.key.as_bytes(),
@@ -108,8 +108,7 @@ fn build_one(
     if !same_bytes {
         write_atomically(&path, buf)?;
     }
-    store.record(&target.path, &record)?;
-    store.record_anatomy(&target.path, &site.anatomy(target))?;
+    store.record(&target.path, &record, &anatomy)?;
     let mut o = outcome.lock().unwrap();
     let family = target.family as usize;
     if same_bytes {

@@ -17,7 +17,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::progress::Progress;
 use crate::render::Renderer;
 use crate::site::entry::{EntryView, Placement, Variant};
-use crate::site::{Family, Layout, Site, Target};
+use crate::site::{Family, Layout, MediaFiles, Site, Target};
 use crate::vectors::{self, Embeddings, Matrix};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -44,7 +44,7 @@ pub struct FamilyCounts {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
-    pub families: BTreeMap<&'static str, FamilyCounts>,
+    pub families: Families,
     /// Pages rendered (written, or rendered and found identical on disk).
     pub rendered: usize,
     pub interrupted: bool,
@@ -62,7 +62,7 @@ pub struct StageTime {
 
 impl Summary {
     fn new(
-        families: BTreeMap<&'static str, FamilyCounts>,
+        families: Families,
         rendered: usize,
         interrupted: bool,
         left: usize,
@@ -128,6 +128,7 @@ pub struct Prepared {
     pub word_data_colours: Vec<u8>,
     pub words: Vec<WordPage>,
     pub layout: Layout,
+    pub media: MediaFiles,
 }
 
 /// Content hashes of input files, reusing the memo's when a file's size and
@@ -214,7 +215,11 @@ pub fn prepare(
     };
 
     progress.stage(1, "load and validate");
-    let corpus = corpus::load(&config.poems, &config.media)?;
+    // Read once: parsed here, hashed for the inputs digest.
+    let poems_bytes = corpus::read(&config.poems)?;
+    let poems_hash = blake3::hash(&poems_bytes);
+    let corpus = corpus::parse(&config.poems, &poems_bytes, &config.media)?;
+    drop(poems_bytes);
     let renderer = Renderer::new(config.templates.as_deref())?;
     progress.note(&format!("{} poems", corpus.poems.len()));
 
@@ -330,12 +335,13 @@ pub fn prepare(
         }
         None => (None, HashMap::new()),
     };
+    let media = MediaFiles::new(config.media.clone(), &corpus, |path| files.hash(path))?;
     // Every input of the build: when it equals the last completed build's
     // and every recorded file is in place, no target can be stale.
     let inputs = {
         let mut h = blake3::Hasher::new();
         h.update(env!("CARGO_PKG_VERSION").as_bytes());
-        h.update(files.hash(&config.poems)?.as_bytes());
+        h.update(poems_hash.as_bytes());
         h.update(vectors_id.as_bytes());
         h.update(words_key.as_bytes());
         for (name, _) in crate::render::BUILT_IN {
@@ -350,16 +356,9 @@ pub fn prepare(
             config.seed
         );
         h.update(shape.as_bytes());
-        let mut media: Vec<&str> = corpus
-            .poems
-            .iter()
-            .flat_map(|p| p.attachments.iter().map(|a| a.relative_path.as_str()))
-            .collect();
-        media.sort_unstable();
-        media.dedup();
-        for rel in media {
+        for (rel, hash) in &media.hashes {
             h.update(rel.as_bytes());
-            h.update(files.hash(&config.media.join(rel))?.as_bytes());
+            h.update(hash.as_bytes());
         }
         *h.finalize().as_bytes()
     };
@@ -389,6 +388,7 @@ pub fn prepare(
             },
             word_data_colours: Vec::new(),
             words: Vec::new(),
+            media,
         });
     }
     let cache = store.as_ref().filter(|_| !options.force);
@@ -482,6 +482,7 @@ pub fn prepare(
         neighbours,
         word_data_colours: word_data.colours,
         words: word_data.words,
+        media,
     })
 }
 
@@ -504,7 +505,7 @@ impl Prepared {
             &self.word_data_colours,
             &self.words,
             self.layout.clone(),
-            self.config.media.clone(),
+            &self.media,
         )
     }
 }
@@ -655,28 +656,19 @@ pub fn build(
     stop_if_cancelled(cancel, Some(&store))?;
     progress.stage(5, "plan");
     let site = prepared.site();
-    let targets = site.plan()?;
+    let targets = site.plan();
     let out = &config.output;
     let stale: Vec<&Target> = targets
         .par_iter()
         .filter(|t| !up_to_date(t, records, out))
         .collect();
-    let mut families: BTreeMap<&'static str, FamilyCounts> = Family::ALL
-        .iter()
-        .map(|f| (f.name(), FamilyCounts::default()))
-        .collect();
+    let mut families = no_families();
     for t in &targets {
-        families.get_mut(t.family.name()).unwrap().up_to_date += 1;
+        counts(&mut families, t.family).up_to_date += 1;
     }
     for t in &stale {
-        families.get_mut(t.family.name()).unwrap().up_to_date -= 1;
-        progress.set_total(
-            t.family,
-            progress.counters[t.family as usize]
-                .total
-                .load(Ordering::Relaxed)
-                + 1,
-        );
+        counts(&mut families, t.family).up_to_date -= 1;
+        progress.add_to_total(t.family, 1);
     }
     progress.note(&format!(
         "{} targets, {} to build",
@@ -715,9 +707,9 @@ pub fn build(
     };
     let rendered: usize = outcome.written.iter().chain(&outcome.unchanged).sum();
     for f in Family::ALL {
-        let counts = families.get_mut(f.name()).unwrap();
-        counts.written = outcome.written[f as usize];
-        counts.up_to_date += outcome.unchanged[f as usize];
+        let c = counts(&mut families, f);
+        c.written = outcome.written[f as usize];
+        c.up_to_date += outcome.unchanged[f as usize];
     }
     let interrupted = cancel.load(Ordering::Relaxed);
     let mut removed = Vec::new();
@@ -743,10 +735,7 @@ pub fn build(
             std::fs::remove_file(&marker).at(&marker)?;
         }
         for path in &removed {
-            families
-                .get_mut(Family::of_path(path).name())
-                .unwrap()
-                .removed += 1;
+            counts(&mut families, Family::of_path(path)).removed += 1;
         }
     }
     progress.stage(8, "summary");
@@ -786,19 +775,29 @@ fn write_reports(
     Ok(())
 }
 
+/// Per family name, the counts of a summary.
+type Families = BTreeMap<&'static str, FamilyCounts>;
+
+fn no_families() -> Families {
+    Family::ALL
+        .iter()
+        .map(|f| (f.name(), FamilyCounts::default()))
+        .collect()
+}
+
+fn counts(families: &mut Families, family: Family) -> &mut FamilyCounts {
+    families
+        .get_mut(family.name())
+        .expect("every family has counts")
+}
+
 /// The summary of a build whose inputs did not change: every recorded
 /// target is up to date.
 fn unchanged_summary(records: &HashMap<String, Record>, progress: &Progress) -> Summary {
     progress.note("no input changed since the last build");
-    let mut families: BTreeMap<&'static str, FamilyCounts> = Family::ALL
-        .iter()
-        .map(|f| (f.name(), FamilyCounts::default()))
-        .collect();
+    let mut families = no_families();
     for path in records.keys() {
-        families
-            .get_mut(Family::of_path(path).name())
-            .unwrap()
-            .up_to_date += 1;
+        counts(&mut families, Family::of_path(path)).up_to_date += 1;
     }
     progress.stage(8, "summary");
     progress.end_stage();

@@ -42,7 +42,7 @@ pub fn status(config: Config, progress: &Progress, explain: Option<&str>) -> Res
         ..
     } = &prepared;
     let store = store.as_ref();
-    let targets = site.plan()?;
+    let targets = site.plan();
     let out = &config.output;
     let explain = explain.map(|p| p.trim_start_matches("./"));
     let mut families: BTreeMap<&'static str, Counts> = Family::ALL

@@ -145,11 +145,13 @@ impl Store {
         }
     }
 
-    pub fn record(&self, path: &str, record: &Record) -> Result<()> {
-        let bytes = postcard::to_stdvec(record).expect("records serialise");
-        self.targets
-            .insert(path.as_bytes(), bytes)
-            .map_err(|e| store_error(&self.dir, e))?;
+    /// Record a target whose file is in place, with what its key was made of.
+    pub fn record(&self, path: &str, record: &Record, anatomy: &Anatomy) -> Result<()> {
+        let err = |e: sled::Error| store_error(&self.dir, e);
+        let record = postcard::to_stdvec(record).expect("records serialise");
+        let anatomy = postcard::to_stdvec(anatomy).expect("anatomies serialise");
+        self.targets.insert(path.as_bytes(), record).map_err(err)?;
+        self.anatomy.insert(path.as_bytes(), anatomy).map_err(err)?;
         Ok(())
     }
 
@@ -159,14 +161,6 @@ impl Store {
             .map_err(|e| store_error(&self.dir, e))?;
         self.anatomy
             .remove(path.as_bytes())
-            .map_err(|e| store_error(&self.dir, e))?;
-        Ok(())
-    }
-
-    pub fn record_anatomy(&self, path: &str, anatomy: &Anatomy) -> Result<()> {
-        let bytes = postcard::to_stdvec(anatomy).expect("anatomies serialise");
-        self.anatomy
-            .insert(path.as_bytes(), bytes)
             .map_err(|e| store_error(&self.dir, e))?;
         Ok(())
     }

@@ -17,7 +17,8 @@ use entry::{Digests, EntryView, Placement, Variant, WIDTH};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use std::path::PathBuf;
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 /// Families of targets, in display order.
@@ -109,6 +110,32 @@ pub fn short(hash: &blake3::Hash) -> [u8; 8] {
     hash.as_bytes()[..8].try_into().expect("8 bytes")
 }
 
+/// The attachments' source files and their content hashes, computed once
+/// per build (through the build's stat cache) for both the inputs digest and
+/// the media targets' keys.
+pub struct MediaFiles {
+    pub root: PathBuf,
+    /// By relative path, one per output file.
+    pub hashes: BTreeMap<String, blake3::Hash>,
+}
+
+impl MediaFiles {
+    pub fn new(
+        root: PathBuf,
+        corpus: &Corpus,
+        hash: impl Fn(&Path) -> Result<blake3::Hash>,
+    ) -> Result<MediaFiles> {
+        let mut hashes = BTreeMap::new();
+        let mut outputs = HashSet::new();
+        for a in corpus.poems.iter().flat_map(|p| &p.attachments) {
+            if outputs.insert(paths::media(&a.relative_path)) {
+                hashes.insert(a.relative_path.clone(), hash(&root.join(&a.relative_path))?);
+            }
+        }
+        Ok(MediaFiles { root, hashes })
+    }
+}
+
 /// Page-shaping settings.
 #[derive(Debug, Clone)]
 pub struct Layout {
@@ -126,9 +153,11 @@ pub struct Site<'a> {
     pub colours: &'a [u8],
     pub words: &'a [WordPage],
     pub layout: Layout,
-    pub media_root: PathBuf,
+    pub media: &'a MediaFiles,
+    /// Per family (by `Family as usize`), the generator fingerprint.
+    fingerprints: Vec<blake3::Hash>,
     pub timeline: Timeline,
-    /// Per row and variant: the entry's key joined with its rank-line label.
+    /// Per row and variant: the entry's key (which covers its rank-line label).
     entry_keys: Vec<[blake3::Hash; 2]>,
     rendered: Vec<[OnceLock<String>; 2]>,
 }
@@ -178,6 +207,13 @@ struct Parts {
     items: Vec<Item>,
 }
 
+impl Parts {
+    /// The header values and title as hashed into the key.
+    fn header_bytes(&self) -> Vec<u8> {
+        postcard::to_stdvec(&(&self.title, &self.header)).expect("headers serialise")
+    }
+}
+
 /// What stands before an entry on a page.
 #[derive(Clone, Copy)]
 enum Intro {
@@ -209,7 +245,7 @@ impl<'a> Site<'a> {
         colours: &'a [u8],
         words: &'a [WordPage],
         layout: Layout,
-        media_root: PathBuf,
+        media: &'a MediaFiles,
     ) -> Site<'a> {
         let timeline = Timeline::new(corpus);
         let entry_template = *renderer.template_hash("entry");
@@ -220,27 +256,24 @@ impl<'a> Site<'a> {
             colours,
             words,
             layout,
-            media_root,
+            media,
+            fingerprints: Vec::new(),
             timeline,
             entry_keys: Vec::new(),
             rendered: (0..corpus.poems.len())
                 .map(|_| Default::default())
                 .collect(),
         };
+        site.fingerprints = Family::ALL.iter().map(|f| site.fingerprint(*f)).collect();
         site.entry_keys = (0..corpus.poems.len())
             .into_par_iter()
             .map(|row| {
                 let poem = &corpus.poems[row];
                 let place = site.placement(row);
-                // Pages show an entry with its `CATEGORY/ID` rank line, so the
-                // label joins the entry's key here.
-                let label = poem.label();
-                [Variant::Chronological, Variant::Linked].map(|variant| {
-                    let mut h = blake3::Hasher::new();
-                    h.update(entry::key(poem, &place, variant, &entry_template).as_bytes());
-                    h.update(label.as_bytes());
-                    h.finalize()
-                })
+                // The key covers category and id, so it covers the rank line's
+                // `CATEGORY/ID` too.
+                [Variant::Chronological, Variant::Linked]
+                    .map(|variant| entry::key(poem, &place, variant, &entry_template))
             })
             .collect();
         site
@@ -309,7 +342,7 @@ impl<'a> Site<'a> {
     }
 
     /// Every target of the site, keyed, in a stable order.
-    pub fn plan(&self) -> Result<Vec<Target>> {
+    pub fn plan(&self) -> Vec<Target> {
         let mut pages: Vec<(Page, Option<u32>)> = Vec::new();
         for page in 1..=self.timeline.page_count(self.layout.chronological_per_page) {
             pages.push((Page::Chronological(page), None));
@@ -329,13 +362,12 @@ impl<'a> Site<'a> {
         }
         pages.push((Page::Menu, None));
         pages.push((Page::Explore, None));
-        let fingerprints: Vec<blake3::Hash> =
-            Family::ALL.iter().map(|f| self.fingerprint(*f)).collect();
         let mut targets: Vec<Target> = pages
             .into_par_iter()
             .map(|(page, poem)| {
                 let (family, path) = self.identify(&page);
-                let (key, _) = self.keyed(&page, &fingerprints[family as usize]);
+                let parts = self.parts(&page);
+                let key = self.key_of(&parts, &parts.header_bytes(), family);
                 Target {
                     path,
                     family,
@@ -345,50 +377,28 @@ impl<'a> Site<'a> {
                 }
             })
             .collect();
-        let mut media: Vec<&str> = self
-            .corpus
-            .poems
-            .iter()
-            .flat_map(|p| p.attachments.iter().map(|a| a.relative_path.as_str()))
-            .collect();
-        media.sort_unstable();
-        media.dedup_by(|a, b| paths::media(a) == paths::media(b));
-        let media: Vec<Target> = media
-            .par_iter()
-            .map(|rel| {
-                let source = self.media_root.join(rel);
-                let mut h = blake3::Hasher::new();
-                h.update_mmap(&source).at(&source)?;
-                let key = h.finalize();
-                Ok(Target {
-                    path: paths::media(rel),
-                    family: Family::Media,
-                    page: Page::Media(rel.to_string()),
-                    key,
-                    poem: None,
-                })
-            })
-            .collect::<Result<_>>()?;
+        let media = self.media.hashes.iter().map(|(rel, hash)| Target {
+            path: paths::media(rel),
+            family: Family::Media,
+            page: Page::Media(rel.clone()),
+            key: *hash,
+            poem: None,
+        });
         targets.extend(media);
-        Ok(targets)
+        targets
     }
 
-    /// A page's key and what it was made of.
-    fn keyed(&self, page: &Page, fingerprint: &blake3::Hash) -> (blake3::Hash, Anatomy) {
-        let Parts {
-            title,
-            header,
-            items,
-            ..
-        } = self.parts(page);
-        let header = postcard::to_stdvec(&(title, header)).expect("headers serialise");
+    /// A page's key: its family's fingerprint, its header values (serialised
+    /// by `Parts::header_bytes`) and, per entry, the rank line's inputs and
+    /// the entry's key.
+    fn key_of(&self, parts: &Parts, header: &[u8], family: Family) -> blake3::Hash {
         // One contiguous buffer, hashed at once: BLAKE3 is several times
         // faster on it than on many 32-byte updates.
-        let mut material = Vec::with_capacity(48 + header.len() + items.len() * 37);
-        material.extend_from_slice(fingerprint.as_bytes());
+        let mut material = Vec::with_capacity(48 + header.len() + parts.items.len() * 37);
+        material.extend_from_slice(self.fingerprints[family as usize].as_bytes());
         material.extend_from_slice(&(header.len() as u64).to_le_bytes());
-        material.extend_from_slice(&header);
-        for item in &items {
+        material.extend_from_slice(header);
+        for item in &parts.items {
             // The intro's inputs, not its text: formatting millions of rank
             // lines would dominate a no-op build.
             let (tag, rank) = match item.intro {
@@ -400,23 +410,29 @@ impl<'a> Site<'a> {
             material.extend_from_slice(&rank.to_le_bytes());
             material.extend_from_slice(self.entry_key(item.row, item.variant).as_bytes());
         }
-        let anatomy = Anatomy {
-            fingerprint: short(fingerprint),
-            header: short(&blake3::hash(&header)),
-            poems: items.iter().map(|i| self.poem(i.row).index).collect(),
-        };
-        (blake3::hash(&material), anatomy)
+        blake3::hash(&material)
     }
 
-    /// What a target's key was made of, for `status --explain`; computed
-    /// when it is recorded rather than kept for every target.
+    /// What a page's key was made of, for `status --explain`.
+    fn anatomy_of(&self, parts: &Parts, header: &[u8], family: Family) -> Anatomy {
+        Anatomy {
+            fingerprint: short(&self.fingerprints[family as usize]),
+            header: short(&blake3::hash(header)),
+            poems: parts.items.iter().map(|i| self.poem(i.row).index).collect(),
+        }
+    }
+
+    /// What a target's key was made of (`status --explain`).
     pub fn anatomy(&self, target: &Target) -> Anatomy {
         match target.page {
             Page::Media(_) => Anatomy {
                 header: short(&target.key),
                 ..Anatomy::default()
             },
-            _ => self.keyed(&target.page, &self.fingerprint(target.family)).1,
+            _ => {
+                let parts = self.parts(&target.page);
+                self.anatomy_of(&parts, &parts.header_bytes(), target.family)
+            }
         }
     }
 
@@ -648,20 +664,23 @@ impl<'a> Site<'a> {
         })
     }
 
-    /// Render a target's bytes into `out`.
-    pub fn render(&self, target: &Target, out: &mut Vec<u8>) -> Result<()> {
+    /// Render a target's bytes into `out`; what its key was made of, for
+    /// the record.
+    pub fn render(&self, target: &Target, out: &mut Vec<u8>) -> Result<Anatomy> {
         out.clear();
         if let Page::Media(rel) = &target.page {
-            let source = self.media_root.join(rel);
+            let source = self.media.root.join(rel);
             out.extend(std::fs::read(&source).at(&source)?);
-            return Ok(());
+            return Ok(self.anatomy(target));
         }
+        let parts = self.parts(&target.page);
+        let anatomy = self.anatomy_of(&parts, &parts.header_bytes(), target.family);
         let Parts {
             template,
             title,
             header,
             items,
-        } = self.parts(&target.page);
+        } = parts;
         let (head, tail) = self.renderer.page(template, &title, &header)?;
         out.extend_from_slice(head.as_bytes());
         for item in &items {
@@ -675,6 +694,6 @@ impl<'a> Site<'a> {
             out.extend_from_slice(self.entry(item.row, item.variant)?.as_bytes());
         }
         out.extend_from_slice(tail.as_bytes());
-        Ok(())
+        Ok(anatomy)
     }
 }

@@ -72,20 +72,40 @@ pub fn total(summary: &Value, field: &str) -> u64 {
 /// A small synthetic collection with small pages, so every page kind has
 /// several pages.
 pub fn small_collection(dir: &Path, poems: usize, seed: u64) {
+    collection(
+        dir,
+        poems,
+        8,
+        seed,
+        "[pages]\npoems_per_page = 4\npages_per_poem = 2\nchronological_per_page = 10\n\n[wordcloud]\nmin_occurrences = 3\nword_poems = 5\nmax_words = 30\n",
+    );
+}
+
+/// `verso fixture` with the given size and seed, and `config` as verso.toml.
+pub fn collection(dir: &Path, poems: usize, dim: usize, seed: u64, config: &str) {
+    let (poems, dim, seed) = (poems.to_string(), dim.to_string(), seed.to_string());
     let r = run(&[
         "fixture",
         "--poems",
-        &poems.to_string(),
+        &poems,
         "--dim",
-        "8",
+        &dim,
         "--seed",
-        &seed.to_string(),
+        &seed,
         p(dir),
     ]);
     assert_eq!(r.code, 0, "{}", r.all());
+    std::fs::write(dir.join("verso.toml"), config).unwrap();
+}
+
+/// Put `text` in a templates folder as NAME.hbs and point verso.toml at it.
+pub fn use_template(dir: &Path, name: &str, text: &str) {
+    std::fs::create_dir_all(dir.join("tpl")).unwrap();
+    std::fs::write(dir.join(format!("tpl/{name}.hbs")), text).unwrap();
+    let config = std::fs::read_to_string(dir.join("verso.toml")).unwrap();
     std::fs::write(
         dir.join("verso.toml"),
-        "[pages]\npoems_per_page = 4\npages_per_poem = 2\nchronological_per_page = 10\n\n[wordcloud]\nmin_occurrences = 3\nword_poems = 5\nmax_words = 30\n",
+        format!("templates = \"tpl\"\n{config}"),
     )
     .unwrap();
 }
@@ -107,7 +127,9 @@ pub fn mtimes(dir: &Path) -> BTreeMap<String, SystemTime> {
     out
 }
 
-fn walk(root: &Path, dir: &Path, f: &mut dyn FnMut(String, &Path)) {
+/// Call `f` with each file under `dir` (relative path, full path), without
+/// reading it; folders that vanish are skipped.
+pub fn walk(root: &Path, dir: &Path, f: &mut dyn FnMut(String, &Path)) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };

@@ -23,14 +23,7 @@ fn writes_only_what_changed(edit: impl FnOnce(&Path)) -> usize {
     let dir = temp();
     let d = dir.path().join("c");
     small_collection(&d, 40, 21);
-    std::fs::create_dir(d.join("tpl")).unwrap();
-    std::fs::write(d.join("tpl/word.hbs"), verso::render::BUILT_IN[5].1).unwrap();
-    let config = std::fs::read_to_string(d.join("verso.toml")).unwrap();
-    std::fs::write(
-        d.join("verso.toml"),
-        format!("templates = \"tpl\"\n{config}"),
-    )
-    .unwrap();
+    use_template(&d, "word", verso::render::BUILT_IN[5].1);
     build(&d);
     let before = tree(&d.join("site"));
     edit(&d);

@@ -11,22 +11,13 @@ use std::time::{Duration, Instant};
 
 /// A collection whose build takes a second or two on one thread.
 fn slow_collection(dir: &Path) {
-    let r = run(&[
-        "fixture",
-        "--poems",
-        "600",
-        "--dim",
-        "16",
-        "--seed",
-        "5",
-        p(dir),
-    ]);
-    assert_eq!(r.code, 0, "{}", r.all());
-    std::fs::write(
-        dir.join("verso.toml"),
+    collection(
+        dir,
+        600,
+        16,
+        5,
         "[pages]\npoems_per_page = 60\n\n[build]\ncheckpoint_interval = 10\n",
-    )
-    .unwrap();
+    );
 }
 
 fn spawn_build(dir: &Path, extra: &[&str]) -> Child {
@@ -49,19 +40,9 @@ fn signal(child: &Child, name: &str) {
 
 /// Files under `dir`, counted without reading them (a build is writing).
 fn count_files(dir: &Path) -> usize {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .map(|e| {
-            if e.path().is_dir() {
-                count_files(&e.path())
-            } else {
-                1
-            }
-        })
-        .sum()
+    let mut n = 0;
+    walk(dir, dir, &mut |_, _| n += 1);
+    n
 }
 
 fn temporaries(dir: &Path) -> Vec<String> {

@@ -261,14 +261,7 @@ fn a_templates_folder_overrides_built_in_templates() {
     let dir = temp();
     let d = dir.path().join("c");
     small_collection(&d, 10, 11);
-    std::fs::create_dir(d.join("tpl")).unwrap();
-    std::fs::write(d.join("tpl/explore.hbs"), " my own guide\n").unwrap();
-    let config = std::fs::read_to_string(d.join("verso.toml")).unwrap();
-    std::fs::write(
-        d.join("verso.toml"),
-        format!("templates = \"tpl\"\n{config}"),
-    )
-    .unwrap();
+    use_template(&d, "explore", " my own guide\n");
     build(&d);
     assert!(std::fs::read_to_string(d.join("site/explore.html"))
         .unwrap()
