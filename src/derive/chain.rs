@@ -6,23 +6,37 @@ use rayon::prelude::*;
 
 /// Chains run side by side in one thread: each pick waits on a row from
 /// memory, and interleaving independent chains keeps several rows in flight.
-const INTERLEAVED: usize = 3;
+const INTERLEAVED: usize = 4;
+
+/// `K` chains' next picks: each `accs[k] += rows[k]`, then its argmin.
+#[cfg(target_arch = "x86_64")]
+type GroupStep<const K: usize> = unsafe fn(&mut [Vec<f64>; K], [&[f32]; K]) -> [usize; K];
 
 /// For every start row, the rows it picks, in order (`len` at most n − 1).
 pub fn chains(sims: &[f32], n: usize, len: usize) -> Vec<Vec<u32>> {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        return (0..n.div_ceil(INTERLEAVED))
-            .into_par_iter()
-            .flat_map_iter(|group| {
-                // The last group repeats its last start to fill up; the copies are dropped.
-                let starts: [usize; INTERLEAVED] =
-                    std::array::from_fn(|k| (group * INTERLEAVED + k).min(n - 1));
-                // SAFETY: the CPU supports AVX2 (checked above).
-                let picks = unsafe { chain_group_avx2(sims, n, starts, len) };
-                picks.into_iter().take(n - group * INTERLEAVED)
-            })
-            .collect();
+    {
+        let step: Option<GroupStep<INTERLEAVED>> = if std::arch::is_x86_feature_detected!("avx512f")
+        {
+            Some(add_and_argmin_avx512)
+        } else if std::arch::is_x86_feature_detected!("avx2") {
+            Some(add_and_argmin_avx2)
+        } else {
+            None
+        };
+        if let Some(step) = step {
+            return (0..n.div_ceil(INTERLEAVED))
+                .into_par_iter()
+                .flat_map_iter(|group| {
+                    // The last group repeats its last start to fill up; the copies are dropped.
+                    let starts: [usize; INTERLEAVED] =
+                        std::array::from_fn(|k| (group * INTERLEAVED + k).min(n - 1));
+                    // SAFETY: `step` needs only the CPU features checked above.
+                    let picks = unsafe { chain_group(sims, n, starts, len, step) };
+                    picks.into_iter().take(n - group * INTERLEAVED)
+                })
+                .collect();
+        }
     }
     (0..n)
         .into_par_iter()
@@ -33,13 +47,16 @@ pub fn chains(sims: &[f32], n: usize, len: usize) -> Vec<Vec<u32>> {
 }
 
 /// `K` chains in lockstep, each exactly as `chain` computes it alone.
+///
+/// # Safety
+/// The CPU must support what `step` is compiled for.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn chain_group_avx2<const K: usize>(
+unsafe fn chain_group<const K: usize>(
     sims: &[f32],
     n: usize,
     starts: [usize; K],
     len: usize,
+    step: GroupStep<K>,
 ) -> [Vec<u32>; K] {
     let len = len.min(n.saturating_sub(1));
     let mut accs: [Vec<f64>; K] = std::array::from_fn(|_| vec![0.0; n]);
@@ -50,8 +67,8 @@ unsafe fn chain_group_avx2<const K: usize>(
             accs[k][pick[k]] = f64::INFINITY;
         }
         let rows: [&[f32]; K] = std::array::from_fn(|k| &sims[pick[k] * n..(pick[k] + 1) * n]);
-        // SAFETY: AVX2 is enabled in this function.
-        pick = unsafe { add_and_argmin_avx2(&mut accs, rows) };
+        // SAFETY: the caller vouches for the CPU.
+        pick = unsafe { step(&mut accs, rows) };
         for k in 0..K {
             picks[k].push(pick[k] as u32);
         }
@@ -93,6 +110,49 @@ unsafe fn add_and_argmin_avx2<const K: usize>(
         let mut lane_at = [0.0f64; LANES];
         _mm256_storeu_pd(lane_min.as_mut_ptr(), mins[k]);
         _mm256_storeu_pd(lane_at.as_mut_ptr(), at[k]);
+        finish(
+            &mut accs[k],
+            rows[k],
+            chunks * LANES,
+            lane_min,
+            lane_at.map(|c| c as u64),
+        )
+    })
+}
+
+/// The same as `add_and_argmin_avx2` with eight lanes: AVX-512 halves the
+/// instructions per element, which bound this step more than memory does.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn add_and_argmin_avx512<const K: usize>(
+    accs: &mut [Vec<f64>; K],
+    rows: [&[f32]; K],
+) -> [usize; K] {
+    use std::arch::x86_64::*;
+    const LANES: usize = 8;
+    let n = accs[0].len();
+    let chunks = n / LANES;
+    let mut mins = [_mm512_set1_pd(f64::INFINITY); K];
+    let mut at = [_mm512_setzero_pd(); K];
+    let mut chunk = _mm512_setzero_pd();
+    let one = _mm512_set1_pd(1.0);
+    for c in 0..chunks {
+        for k in 0..K {
+            // SAFETY: c * 8 + 8 ≤ n, the length of every accumulator and row.
+            let r = _mm512_cvtps_pd(_mm256_loadu_ps(rows[k].as_ptr().add(c * LANES)));
+            let a = _mm512_add_pd(_mm512_loadu_pd(accs[k].as_ptr().add(c * LANES)), r);
+            _mm512_storeu_pd(accs[k].as_mut_ptr().add(c * LANES), a);
+            let better = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(a, mins[k]);
+            mins[k] = _mm512_mask_blend_pd(better, mins[k], a);
+            at[k] = _mm512_mask_blend_pd(better, at[k], chunk);
+        }
+        chunk = _mm512_add_pd(chunk, one);
+    }
+    std::array::from_fn(|k| {
+        let mut lane_min = [0.0f64; LANES];
+        let mut lane_at = [0.0f64; LANES];
+        _mm512_storeu_pd(lane_min.as_mut_ptr(), mins[k]);
+        _mm512_storeu_pd(lane_at.as_mut_ptr(), at[k]);
         finish(
             &mut accs[k],
             rows[k],
@@ -155,10 +215,16 @@ fn add_and_argmin(acc: &mut [f64], row: &[f32]) -> usize {
 /// The best of the lanes (lowest row on ties), then the rows past the last
 /// whole chunk.
 #[inline(always)]
-fn finish(acc: &mut [f64], row: &[f32], done: usize, mins: [f64; 4], at: [u64; 4]) -> usize {
+fn finish<const LANES: usize>(
+    acc: &mut [f64],
+    row: &[f32],
+    done: usize,
+    mins: [f64; LANES],
+    at: [u64; LANES],
+) -> usize {
     let mut best = (f64::INFINITY, usize::MAX);
-    for l in 0..4 {
-        let index = at[l] as usize * 4 + l;
+    for l in 0..LANES {
+        let index = at[l] as usize * LANES + l;
         if mins[l] < best.0 || (mins[l] == best.0 && index < best.1) {
             best = (mins[l], index);
         }
@@ -198,7 +264,7 @@ mod tests {
     #[test]
     fn interleaved_chains_equal_single_chains() {
         let mut rng = crate::derive::words::SplitMix64::new(5);
-        for n in [2, 5, 9, 13] {
+        for n in [2, 5, 9, 13, 29, 40] {
             let data: Vec<f32> = (0..n * 6).map(|_| rng.unit() as f32 - 0.5).collect();
             let m = Matrix { dim: 6, data };
             let sims = similarity_matrix(&m);
@@ -207,6 +273,22 @@ mod tests {
                 .map(|s| chain(&sims, n, s, n, &mut acc, add_and_argmin))
                 .collect();
             assert_eq!(chains(&sims, n, n), single, "n {n}");
+            #[cfg(target_arch = "x86_64")]
+            for (step, feature) in [
+                (add_and_argmin_avx2 as GroupStep<2>, "avx2"),
+                (add_and_argmin_avx512, "avx512f"),
+            ] {
+                if !std::arch::is_x86_feature_detected!("avx512f") && feature == "avx512f"
+                    || !std::arch::is_x86_feature_detected!("avx2")
+                {
+                    continue;
+                }
+                for start in 0..n - 1 {
+                    // SAFETY: the feature was checked just above.
+                    let pair = unsafe { chain_group(&sims, n, [start, start + 1], n, step) };
+                    assert_eq!(pair[..], single[start..start + 2], "{feature}, n {n}");
+                }
+            }
         }
     }
 
@@ -227,6 +309,13 @@ mod tests {
                     // SAFETY: checked just above.
                     let picks = unsafe { add_and_argmin_avx2(&mut copies, [&row[..], &row[..]]) };
                     assert_eq!(picks, [target, target], "n {n}");
+                }
+                #[cfg(target_arch = "x86_64")]
+                if std::arch::is_x86_feature_detected!("avx512f") {
+                    let mut copies = [copies[0].clone()];
+                    // SAFETY: checked just above.
+                    let picks = unsafe { add_and_argmin_avx512(&mut copies, [&row[..]]) };
+                    assert_eq!(picks, [target], "n {n}");
                 }
             }
         }
