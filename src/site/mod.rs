@@ -5,6 +5,7 @@
 
 pub mod entry;
 pub mod paths;
+mod rank_line;
 
 use crate::corpus::{Corpus, Poem};
 use crate::derive::timeline::Timeline;
@@ -12,8 +13,9 @@ use crate::derive::words::WordPage;
 use crate::derive::Neighbours;
 use crate::error::{IoContext, Result};
 use crate::render::Renderer;
-use crate::text::{escape, truncate};
+use crate::text::truncate;
 use entry::{Digests, EntryView, Placement, Variant, WIDTH};
+use rank_line::RankLabel;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -160,6 +162,8 @@ pub struct Site<'a> {
     /// Per row and variant: the entry's key (which covers its rank-line label).
     entry_keys: Vec<[blake3::Hash; 2]>,
     rendered: Vec<[OnceLock<String>; 2]>,
+    /// Per row: its `CATEGORY/ID` for rank lines.
+    rank_labels: Vec<RankLabel>,
 }
 
 /// A page path from a poem_index and a page number.
@@ -262,6 +266,11 @@ impl<'a> Site<'a> {
             entry_keys: Vec::new(),
             rendered: (0..corpus.poems.len())
                 .map(|_| Default::default())
+                .collect(),
+            rank_labels: corpus
+                .poems
+                .iter()
+                .map(|p| RankLabel::new(p.label()))
                 .collect(),
         };
         site.fingerprints = Family::ALL.iter().map(|f| site.fingerprint(*f)).collect();
@@ -458,11 +467,6 @@ impl<'a> Site<'a> {
             paths::chronological(page),
             paths::anchor(self.poem(row).index)
         )
-    }
-
-    fn rank_line(&self, rank: usize, row: u32) -> String {
-        let label = format!("--- #{rank} {} ---", self.poem(row).label());
-        format!("\n {}\n", escape(&truncate(&label, WIDTH - 1)))
     }
 
     /// A page's template, title, header values and entries.
@@ -687,9 +691,7 @@ impl<'a> Site<'a> {
             match item.intro {
                 Intro::Nothing => {}
                 Intro::BlankLine => out.push(b'\n'),
-                Intro::Rank(rank) => {
-                    out.extend_from_slice(self.rank_line(rank, item.row).as_bytes())
-                }
+                Intro::Rank(rank) => self.rank_labels[item.row as usize].push(rank, out),
             }
             out.extend_from_slice(self.entry(item.row, item.variant)?.as_bytes());
         }
