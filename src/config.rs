@@ -354,11 +354,55 @@ impl Config {
             show_current_poem: raw.progress.show_current_poem,
             root,
         };
+        config.check_folders()?;
         Ok(config)
+    }
+
+    /// The site must not overlap the media it copies: with `output/media`
+    /// the media folder itself, a deleted poem's page removal (or `verso
+    /// clean`) would delete the poet's own attachments.
+    fn check_folders(&self) -> Result<()> {
+        let media = absolute(&self.media);
+        let output = absolute(&self.output);
+        let problem = if output.join("media") == media {
+            Some("the site's media/ folder would be the media folder itself, so verso would write over, and later remove, the attachments")
+        } else if output.starts_with(&media) {
+            Some("the output folder is inside the media folder, so the site would be mixed with the attachments")
+        } else {
+            None
+        };
+        match problem {
+            Some(problem) => Err(InputError::new(
+                Location::file(&self.file).field("output"),
+                format!("{problem} ({})", self.media.display()),
+            )
+            .hint("choose an output folder outside the media folder, such as \"site\"")
+            .into()),
+            None => Ok(()),
+        }
     }
 }
 
+/// `path` made absolute without touching the disk (it may not exist yet),
+/// `.` and `..` resolved by name, then symbolic links resolved where it exists.
+fn absolute(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let joined = std::env::current_dir().unwrap_or_default().join(path);
+    let mut out = PathBuf::new();
+    for part in joined.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    std::fs::canonicalize(&out).unwrap_or(out)
+}
+
 fn parse_toml(file: &Path, text: &str) -> Result<RawConfig> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     toml::from_str::<RawConfig>(text).map_err(|e| {
         let mut location = Location::file(file);
         if let Some(span) = e.span() {

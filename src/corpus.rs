@@ -99,6 +99,7 @@ pub fn read(path: &Path) -> Result<Vec<u8>> {
 }
 
 pub fn parse(path: &Path, bytes: &[u8], media: &Path) -> Result<Corpus> {
+    let bytes = crate::text::without_bom(bytes);
     let file: PoemsFile = serde_json::from_slice(bytes).map_err(|e| {
         let mut err = json_error(path, &e);
         if e.is_data() {

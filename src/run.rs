@@ -180,8 +180,6 @@ pub fn clean(out: &Path, cache: &Path) -> Result<usize> {
         }
         let _ = std::fs::remove_dir(out);
     }
-    if cache.exists() {
-        std::fs::remove_dir_all(cache).at(cache)?;
-    }
+    build::store::remove_cache(cache)?;
     Ok(removed)
 }

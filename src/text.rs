@@ -2,6 +2,12 @@
 //! width (on spaces and after dashes) and truncation, all counted in characters.
 
 /// Escape the five HTML-significant characters.
+/// The bytes after a UTF-8 byte-order mark, which some editors put at the
+/// start of JSON and TOML files.
+pub fn without_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
+}
+
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {

@@ -210,7 +210,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Embeddings> {
         data: Vec::new(),
         defect: &defect,
     };
-    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let mut de = serde_json::Deserializer::from_slice(crate::text::without_bom(bytes));
     let result = de
         .deserialize_map(Top(&mut collector))
         .and_then(|_| de.end());

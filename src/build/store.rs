@@ -257,7 +257,7 @@ impl CacheLock {
             }
             std::fs::create_dir_all(dir).at(dir)?;
         }
-        let path = dir.join("lock");
+        let path = dir.join(LOCK);
         let file = File::options()
             .create(true)
             .truncate(false)
@@ -281,6 +281,8 @@ impl CacheLock {
 /// kept in a plain file so that it can be read without opening (and so
 /// writing) the store.
 pub const MEMO: &str = "validated";
+/// The lock file that keeps a second build off the cache.
+const LOCK: &str = "lock";
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Memo {
@@ -337,6 +339,28 @@ fn set_aside(path: &Path) -> std::io::Result<PathBuf> {
         }
         n += 1;
     }
+}
+
+/// Remove the cache's own files, and the folder when nothing else is left
+/// in it: a cache folder set to the collection's folder must not take the
+/// collection with it.
+pub fn remove_cache(dir: &Path) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for entry in entries {
+        let entry = entry.at(dir)?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let path = entry.path();
+        if name == "store" || name.starts_with("store.unusable-") {
+            std::fs::remove_dir_all(&path).at(&path)?;
+        } else if [LOCK, MEMO, UNFINISHED].contains(&name.as_ref()) {
+            std::fs::remove_file(&path).at(&path)?;
+        }
+    }
+    let _ = std::fs::remove_dir(dir);
+    Ok(())
 }
 
 /// Does a cache folder hold a store?

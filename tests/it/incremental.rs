@@ -220,6 +220,22 @@ fn removed_pages_go_and_foreign_files_stay() {
 }
 
 #[test]
+fn clean_with_the_cache_in_the_collection_folder_keeps_the_collection() {
+    let dir = temp();
+    let d = dir.path().join("c");
+    small_collection(&d, 20, 23);
+    let toml = std::fs::read_to_string(d.join("verso.toml")).unwrap();
+    std::fs::write(d.join("verso.toml"), format!("cache = \".\"\n{toml}")).unwrap();
+    let inputs: BTreeSet<String> = tree(&d).into_keys().collect();
+    build(&d);
+    assert!(d.join("store").is_dir());
+    let r = run(&["clean", p(&d)]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let left: BTreeSet<String> = tree(&d).into_keys().collect();
+    assert_eq!(left, inputs);
+}
+
+#[test]
 fn a_moved_project_rebuilds_nothing() {
     let dir = temp();
     let d = dir.path().join("c");

@@ -203,6 +203,45 @@ fn invalid_configuration() {
 }
 
 #[test]
+fn an_output_folder_over_the_media_is_rejected() {
+    // With output = ".", the site's media/ would be the poet's own media folder.
+    for (output, says) in [
+        (".", "media folder itself"),
+        ("media", "inside the media folder"),
+        ("media/site", "inside the media folder"),
+        ("x/../media/..", "media folder itself"),
+    ] {
+        rejects(
+            |d| {
+                let toml = std::fs::read_to_string(d.join("verso.toml")).unwrap();
+                std::fs::write(
+                    d.join("verso.toml"),
+                    format!("output = \"{output}\"\n{toml}"),
+                )
+                .unwrap()
+            },
+            &["verso.toml", "field `output`", says],
+        );
+    }
+}
+
+#[test]
+fn byte_order_marks_are_accepted() {
+    let dir = temp();
+    let plain = dir.path().join("plain");
+    small_collection(&plain, 20, 8);
+    let marked = dir.path().join("marked");
+    copy_dir(&plain, &marked);
+    for file in ["poems.json", "embeddings.json", "verso.toml"] {
+        let bytes = std::fs::read(marked.join(file)).unwrap();
+        std::fs::write(marked.join(file), [&b"\xEF\xBB\xBF"[..], &bytes].concat()).unwrap();
+    }
+    build(&plain);
+    build(&marked);
+    assert_same_tree(&plain.join("site"), &marked.join("site"));
+}
+
+#[test]
 fn embedding_for_an_unknown_poem_is_a_warning() {
     let dir = temp();
     let d = dir.path();
