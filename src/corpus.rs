@@ -162,7 +162,7 @@ impl PoemSite<'_> {
     fn location(&self, index: Option<u32>) -> Location {
         let who = match index {
             Some(i) => i.to_string(),
-            None => format!("#{} in the list (no poem_index)", self.position + 1),
+            None => format!("#{} in the list (no usable poem_index)", self.position + 1),
         };
         Location::file(self.path).at(self.line, 1).poem(who)
     }
@@ -185,7 +185,7 @@ impl PoemSite<'_> {
                     self.error(
                         None,
                         "poem_index",
-                        format!("must be a whole number ≥ 1, found {v}"),
+                        format!("must be a whole number from 1 to {}, found {v}", u32::MAX),
                     )
                 })? as u32,
         };
@@ -402,6 +402,31 @@ fn kind(v: &Value) -> &'static str {
         Value::Array(_) => "a list",
         Value::Object(_) => "an object",
     }
+}
+
+/// A collection of plain poems with these texts, for unit tests.
+#[cfg(test)]
+pub fn of_texts<S: AsRef<str>>(texts: &[S]) -> Corpus {
+    let poems = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| Poem {
+            index: i as u32 + 1,
+            position: i,
+            id: String::new(),
+            category: "c".into(),
+            content: t.as_ref().to_string(),
+            warning: None,
+            title: None,
+            time: 0,
+            golden: false,
+            boost: false,
+            original_uri: None,
+            source_file: None,
+            attachments: vec![],
+        })
+        .collect();
+    Corpus { poems }
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ pub mod sweep;
 use crate::config::Config;
 use crate::corpus::{self, Corpus};
 use crate::derive::colour::{self, Anchors};
+use crate::derive::vocabulary::Vocabulary;
 use crate::derive::words::{self, CloudRules, WordPage, WordVectors};
 use crate::derive::Neighbours;
 use crate::error::{Error, IoContext, Result};
@@ -549,7 +550,8 @@ fn compute_word_data(
     m: &Matrix,
     companions: &Companions,
 ) -> WordData {
-    let word_vectors = WordVectors::new(corpus, m, companions.words.as_ref());
+    let vocabulary = Vocabulary::of(corpus);
+    let word_vectors = WordVectors::new(&vocabulary, m, companions.words.as_ref());
     let colour_lookup = companions.colours.as_ref().map(|c| (c, c.lookup()));
     let anchors: Anchors = crate::config::COLOUR_NAMES
         .iter()
@@ -574,7 +576,7 @@ fn compute_word_data(
         min_word_length: config.min_word_length,
         extra_stop_words: &config.stop_words,
     };
-    let mut cloud = words::cloud(corpus, &rules);
+    let mut cloud = words::cloud(&vocabulary, &rules);
     words::shuffle(&mut cloud, config.seed);
     let words = words::word_pages(&cloud, &word_vectors, m, &anchors, config.word_poems);
     WordData { colours, words }

@@ -6,6 +6,7 @@ pub mod chain;
 pub mod colour;
 pub mod rank;
 pub mod timeline;
+pub mod vocabulary;
 pub mod words;
 
 use serde::{Deserialize, Serialize};

@@ -3,7 +3,7 @@
 
 use super::colour::{nearest, unit_mean, Anchors};
 use super::rank::{rank_against, score_many, top_of};
-use crate::corpus::Corpus;
+use super::vocabulary::Vocabulary;
 use crate::vectors::{Embeddings, Matrix};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -195,26 +195,20 @@ pub struct CloudRules<'a> {
 }
 
 /// Words by count (descending, ties alphabetical), with their font sizes.
-pub fn cloud(corpus: &Corpus, rules: &CloudRules) -> Vec<CloudWord> {
+pub fn cloud(vocabulary: &Vocabulary, rules: &CloudRules) -> Vec<CloudWord> {
     let stop: HashSet<&str> = STOP_WORDS
         .iter()
         .copied()
         .chain(rules.extra_stop_words.iter().map(String::as_str))
         .collect();
-    let mut counts: HashMap<String, u64> = HashMap::new();
-    for poem in &corpus.poems {
-        for word in tokens(&poem.content) {
-            if word.chars().count() >= rules.min_word_length
-                && !word.chars().all(|c| c.is_numeric())
-                && !stop.contains(word.as_str())
-            {
-                *counts.entry(word).or_insert(0) += 1;
-            }
-        }
-    }
+    let counts = vocabulary.words.iter().filter(|(word, _)| {
+        word.chars().count() >= rules.min_word_length
+            && !word.chars().all(|c| c.is_numeric())
+            && !stop.contains(word.as_str())
+    });
     let mut kept: Vec<(String, u64)> = counts
-        .into_iter()
-        .filter(|&(_, c)| c >= rules.min_occurrences as u64)
+        .filter(|(_, used)| used.count >= rules.min_occurrences as u64)
+        .map(|(word, used)| (word.clone(), used.count))
         .collect();
     kept.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     kept.truncate(rules.max_words);
@@ -277,22 +271,19 @@ pub fn shuffle<T>(items: &mut [T], seed: u64) {
 pub struct WordVectors<'a> {
     vectors: &'a Matrix,
     embedded: Option<(&'a Embeddings, HashMap<&'a str, usize>)>,
-    containing: HashMap<String, Vec<u32>>,
+    vocabulary: &'a Vocabulary,
 }
 
 impl<'a> WordVectors<'a> {
-    pub fn new(corpus: &Corpus, vectors: &'a Matrix, embedded: Option<&'a Embeddings>) -> Self {
-        let mut containing: HashMap<String, Vec<u32>> = HashMap::new();
-        for (row, poem) in corpus.poems.iter().enumerate() {
-            let unique: HashSet<String> = tokens(&poem.content).collect();
-            for word in unique {
-                containing.entry(word).or_default().push(row as u32);
-            }
-        }
+    pub fn new(
+        vocabulary: &'a Vocabulary,
+        vectors: &'a Matrix,
+        embedded: Option<&'a Embeddings>,
+    ) -> Self {
         WordVectors {
             vectors,
             embedded: embedded.map(|e| (e, e.lookup())),
-            containing,
+            vocabulary,
         }
     }
 
@@ -302,7 +293,7 @@ impl<'a> WordVectors<'a> {
                 return Some(e.vectors.row(i).to_vec());
             }
         }
-        let rows = self.containing.get(word)?;
+        let rows = self.vocabulary.poems_with(word)?;
         unit_mean(
             rows.iter().map(|&r| self.vectors.row(r as usize)),
             self.vectors.dim,
@@ -391,38 +382,15 @@ mod tests {
         assert_eq!(a, (0..50).collect::<Vec<_>>());
     }
 
-    fn corpus(texts: &[&str]) -> Corpus {
-        let poems = texts
-            .iter()
-            .enumerate()
-            .map(|(i, t)| crate::corpus::Poem {
-                index: i as u32 + 1,
-                position: i,
-                id: String::new(),
-                category: "c".into(),
-                content: t.to_string(),
-                warning: None,
-                title: None,
-                time: 0,
-                golden: false,
-                boost: false,
-                original_uri: None,
-                source_file: None,
-                attachments: vec![],
-            })
-            .collect();
-        Corpus { poems }
-    }
-
     #[test]
     fn cloud_selection_by_hand() {
         // rose ×3, sea ×3, ash ×2, "the" (stop word) ×3, "2023" (digits) ×3,
         // "in" (too short) ×3, "fog" ×1.
-        let c = corpus(&[
+        let c = Vocabulary::of(&crate::corpus::of_texts(&[
             "Rose sea the 2023 in ash",
             "rose SEA the 2023 in",
             "rose, sea; the 2023 in ash fog",
-        ]);
+        ]));
         let extra = vec!["ash".to_string()];
         let rules = CloudRules {
             max_words: 10,
@@ -455,7 +423,7 @@ mod tests {
 
     #[test]
     fn word_vectors_fall_back_to_the_mean_of_their_poems() {
-        let c = corpus(&["rose", "rose sea", "sea"]);
+        let c = Vocabulary::of(&crate::corpus::of_texts(&["rose", "rose sea", "sea"]));
         let m = Matrix {
             dim: 2,
             data: vec![1.0, 0.0, 0.6, 0.8, 0.0, 1.0],
