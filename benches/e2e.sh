@@ -16,6 +16,25 @@ col="$work/c"
 "$verso" fixture --poems "$poems" --dim 768 --seed 1 "$col" >/dev/null
 printf 'poems = "poems.json"\nembeddings = "embeddings.json"\n[pages]\npoems_per_page = 200\npages_per_poem = 1\n' > "$col/verso.toml"
 
+# settle: flush dirty pages and, where allowed (root), drop the page cache,
+# so that every cold build and every dd starts from the same memory state
+# (incremental builds run warm, as after an edit). On a
+# virtual machine the first touch of never-used memory costs several times
+# more than reusing freed pages, which otherwise swamps the comparison.
+settle() {
+  sync
+  if [ -w /proc/sys/vm/drop_caches ]; then echo 3 > /proc/sys/vm/drop_caches; fi
+}
+seconds() { /usr/bin/time -o "$work/time" -f "%e" "$@" >/dev/null 2>&1; tail -n 1 "$work/time"; }
+# dd_page_cache BYTES: seconds for dd to write BYTES to the page cache.
+dd_page_cache() {
+  settle
+  local t
+  t=$(seconds dd if=/dev/zero of="$work/dd.bin" bs=1M count=$(($1 / 1048576)) status=none)
+  rm -f "$work/dd.bin"
+  echo "$t"
+}
+
 rows=()
 # measure NAME ARGS...: wall seconds and peak RSS of one build.
 measure() {
@@ -26,7 +45,6 @@ measure() {
   local secs=${stats% *} kb=${stats#* }
   local written
   written=$(python3 -c "import json;d=json.load(open('$work/s.json'));print(sum(f['written'] for f in d['families'].values()))")
-  local stage6
   stage6=$(python3 -c "import json;d=json.load(open('$work/s.json'));print(round(sum(s['seconds'] for s in d['stages'] if s['stage']=='write pages'),2))")
   rows+=("| $name | $secs | $((kb / 1024)) | $written | $stage6 |")
   echo "$name: ${secs}s, $((kb / 1024)) MB, $written written" >&2
@@ -50,9 +68,17 @@ json.dump(p, open(f"{d}/poems.json", "w"))
 PY
 }
 
-measure "cold build"
+# dd of the site's size (known from a first build) just before and after
+# the measured cold build, for the write stage's ratio.
+"$verso" build "$col" --progress none --quiet >/dev/null
 site_bytes=$(du -sb "$col/site" | cut -f1)
 pages=$(find "$col/site" -type f | wc -l)
+rm -rf "$col/site" "$col/.verso-cache"
+dd_before=$(dd_page_cache "$site_bytes")
+settle
+measure "cold build"
+cold_write=$stage6
+dd_after=$(dd_page_cache "$site_bytes")
 measure "no-op build"
 edit typo;      measure "one-poem typo fix"
 edit embedding; measure "one embedding changed"
@@ -67,23 +93,21 @@ kill -INT $pid; wait $pid || true
 interrupted=$(python3 -c "import json;d=json.load(open('$work/int.json'));print(sum(f['written'] for f in d['families'].values()))")
 measure "resumed after an interrupt ($interrupted pages before it)"
 
-# The disk's own speed for the same bytes.
-sync
-seconds() { /usr/bin/time -o "$work/time" -f "%e" "$@" >/dev/null 2>&1; tail -n 1 "$work/time"; }
+# The disk's durable speed for the same bytes.
+settle
 dd_secs=$(seconds dd if=/dev/zero of="$work/dd.bin" bs=1M count=$((site_bytes / 1048576)) conv=fsync status=none)
-rm -f "$work/dd.bin"
-dd_nosync=$(seconds dd if=/dev/zero of="$work/dd.bin" bs=1M count=$((site_bytes / 1048576)) status=none)
 rm -f "$work/dd.bin"
 
 # Drawing cost: forced rebuilds with the terminal display (under script(1)) and without.
-t_none=$(seconds "$verso" build "$col" --force --progress none)
-t_tty=$(seconds script -qfec "$verso build $col --force --progress tty" /dev/null)
-t_none2=$(seconds "$verso" build "$col" --force --progress none)
+settle; t_none=$(seconds "$verso" build "$col" --force --progress none)
+settle; t_tty=$(seconds script -qfec "$verso build $col --force --progress tty" /dev/null)
+settle; t_none2=$(seconds "$verso" build "$col" --force --progress none)
 
 # Twice the bytes: poems_per_page doubled, each from an empty cache, in turn.
 for per_page in 200 400; do
   rm -rf "$col/site" "$col/.verso-cache"
   sed -i "s/poems_per_page = .*/poems_per_page = $per_page/" "$col/verso.toml"
+  settle
   measure "cold build again, poems_per_page = $per_page"
 done
 rm -rf "$col/site" "$col/.verso-cache"
@@ -100,7 +124,8 @@ kernels=$(sed -n '/^## Kernels/,$p' benches/RESULTS.md 2>/dev/null || true)
   echo "| --- | ---: | ---: | ---: | ---: |"
   printf '%s\n' "${rows[@]}"
   echo
-  echo "dd of the same $((site_bytes / 1048576)) MB: ${dd_nosync} s to the page cache, ${dd_secs} s with fsync."
+  echo "dd of the same $((site_bytes / 1048576)) MB to the page cache: ${dd_before} s just before the cold build, ${dd_after} s just after;"
+  echo "the cold build's write stage took ${cold_write} s, $(python3 -c "print(round(2 * $cold_write / ($dd_before + $dd_after), 2))")× their mean. dd with fsync: ${dd_secs} s."
   echo "Forced rebuilds, run in turn: --progress none ${t_none} s, the terminal display ${t_tty} s, --progress none ${t_none2} s."
   if [ -n "$kernels" ]; then echo; echo "$kernels"; fi
 } > benches/RESULTS.md

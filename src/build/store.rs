@@ -124,6 +124,22 @@ impl Store {
                     meta.insert("format", &format).map_err(|e| e.to_string())?;
                 }
             }
+            // SPEC: a cache from another version of verso is set aside too.
+            // (Stores of this format written before the version was recorded
+            // are this version's.)
+            let version = env!("CARGO_PKG_VERSION");
+            match meta.get("version").map_err(|e| e.to_string())? {
+                Some(v) if v.as_ref() == version.as_bytes() => {}
+                Some(v) => {
+                    return Err(format!(
+                        "written by verso {}, this is verso {version}",
+                        String::from_utf8_lossy(&v)
+                    ))
+                }
+                None => {
+                    meta.insert("version", version).map_err(|e| e.to_string())?;
+                }
+            }
             let targets = db.open_tree("targets").map_err(|e| e.to_string())?;
             let mut records = HashMap::with_capacity(targets.len());
             for item in targets.iter() {

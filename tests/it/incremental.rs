@@ -386,6 +386,32 @@ fn a_store_of_another_format_is_set_aside() {
 }
 
 #[test]
+fn a_store_of_another_verso_version_is_set_aside() {
+    let dir = temp();
+    let d = dir.path().join("c");
+    small_collection(&d, 20, 31);
+    build(&d);
+    {
+        let db = sled::open(d.join(".verso-cache/store")).unwrap();
+        let meta = db.open_tree("meta").unwrap();
+        assert_eq!(
+            meta.get("version").unwrap().unwrap().as_ref(),
+            env!("CARGO_PKG_VERSION").as_bytes()
+        );
+        meta.insert("version", "0.0.1").unwrap();
+        db.flush().unwrap();
+    }
+    let r = build(&d);
+    assert!(
+        r.stderr.contains("was unusable") && r.stderr.contains("written by verso 0.0.1"),
+        "{}",
+        r.stderr
+    );
+    assert!(d.join(".verso-cache/store.unusable-1").exists());
+    assert_matches_clean_build(&d);
+}
+
+#[test]
 fn a_locked_store_stops_a_second_build() {
     let dir = temp();
     let d = dir.path().join("c");
