@@ -3,6 +3,7 @@
 //! temporary file beside the target and renames it into place; only then is
 //! the target recorded. Workers stop taking pages once `cancel` is set.
 
+use super::files::{self, FileState};
 use super::store::{Record, Store};
 use crate::error::{Error, IoContext, Result};
 use crate::progress::Progress;
@@ -95,19 +96,32 @@ fn build_one(
 ) -> Result<()> {
     let anatomy = site.render(target, buf)?;
     let hash = *blake3::hash(buf).as_bytes();
+    let size = buf.len() as u64;
+    let path = out.join(&target.path);
+    // The bytes already on disk, when they are these bytes: their time.
+    // Without a record (a lost or set-aside cache) a file of the same size
+    // is hashed, so that unchanged pages are not rewritten.
+    let state = match records.get(&target.path) {
+        Some(r) if r.hash == hash && r.size == size => files::state(&path, r),
+        Some(_) => FileState::Differs,
+        None => files::holds(&path, size, &hash, 0),
+    };
+    let on_disk = match state {
+        FileState::Differs => None,
+        FileState::Intact => records.get(&target.path).map(|r| r.seen),
+        FileState::Rehashed(seen) => Some(seen),
+    };
+    let same_bytes = on_disk.is_some();
+    let seen = match on_disk {
+        Some(seen) => seen,
+        None => write_atomically(&path, buf)?,
+    };
     let record = Record {
         key: *target.key.as_bytes(),
-        size: buf.len() as u64,
+        size,
         hash,
+        seen,
     };
-    let path = out.join(&target.path);
-    let same_bytes = records
-        .get(&target.path)
-        .is_some_and(|r| r.hash == hash && r.size == record.size)
-        && std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() == record.size);
-    if !same_bytes {
-        write_atomically(&path, buf)?;
-    }
     store.record(&target.path, &record, &anatomy)?;
     let mut o = outcome.lock().unwrap();
     let family = target.family as usize;
@@ -122,13 +136,19 @@ fn build_one(
 
 /// Write `bytes` to a temporary file beside `path` and rename it over `path`,
 /// so that `path` is always either the old file or the whole new one.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+/// Returns the file's modification time (see `files::modified`).
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<u64> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("page");
     let temp = path.with_file_name(format!(".{name}{TEMP_SUFFIX}"));
-    let written = std::fs::File::create(&temp).and_then(|mut f| f.write_all(bytes));
-    if let Err(e) = written.and_then(|_| std::fs::rename(&temp, path)) {
-        let _ = std::fs::remove_file(&temp);
-        return Err(Error::io(path, e));
+    let written = std::fs::File::create(&temp).and_then(|mut f| {
+        f.write_all(bytes)?;
+        f.metadata()
+    });
+    match written.and_then(|meta| std::fs::rename(&temp, path).map(|_| meta)) {
+        Ok(meta) => Ok(files::modified(&meta)),
+        Err(e) => {
+            let _ = std::fs::remove_file(&temp);
+            Err(Error::io(path, e))
+        }
     }
-    Ok(())
 }

@@ -4,6 +4,7 @@
 //! output folder or the cache is written.
 
 pub mod exec;
+pub mod files;
 pub mod status;
 pub mod store;
 pub mod sweep;
@@ -368,8 +369,10 @@ pub fn prepare(
         && !unfinished
         && memo.inputs == Some((inputs, records.len()))
         && records.par_iter().all(|(path, r)| {
-            std::fs::metadata(config.output.join(path))
-                .is_ok_and(|m| m.is_file() && m.len() == r.size)
+            matches!(
+                files::state(&config.output.join(path), r),
+                files::FileState::Intact
+            )
         });
     if unchanged {
         return Ok(Prepared {
@@ -618,14 +621,27 @@ fn pages_for_storage(config: &Config, corpus: &Corpus, renderer: &Renderer) -> R
     Ok((budget.saturating_sub(fixed) / per_page.max(1)).clamp(1, most))
 }
 
-/// A target is up to date when its key matches the record and its file is
-/// there with the recorded size.
-pub(crate) fn up_to_date(target: &Target, records: &HashMap<String, Record>, out: &Path) -> bool {
-    records.get(&target.path).is_some_and(|r| {
-        r.key == *target.key.as_bytes()
-            && std::fs::metadata(out.join(&target.path))
-                .is_ok_and(|m| m.is_file() && m.len() == r.size)
-    })
+/// Where a target stands against its record and its file.
+pub(crate) enum Check {
+    Stale,
+    UpToDate,
+    /// Up to date, found by hashing a file whose time moved: record this.
+    Refreshed(Record),
+}
+
+/// A target is up to date when its key matches the record and its file
+/// holds the recorded bytes.
+pub(crate) fn check(target: &Target, records: &HashMap<String, Record>, out: &Path) -> Check {
+    match records.get(&target.path) {
+        Some(r) if r.key == *target.key.as_bytes() => {
+            match files::state(&out.join(&target.path), r) {
+                files::FileState::Differs => Check::Stale,
+                files::FileState::Intact => Check::UpToDate,
+                files::FileState::Rehashed(seen) => Check::Refreshed(Record { seen, ..r.clone() }),
+            }
+        }
+        _ => Check::Stale,
+    }
 }
 
 /// Run a whole build.
@@ -660,10 +676,15 @@ pub fn build(
     let site = prepared.site();
     let targets = site.plan();
     let out = &config.output;
-    let stale: Vec<&Target> = targets
-        .par_iter()
-        .filter(|t| !up_to_date(t, records, out))
-        .collect();
+    let checks: Vec<Check> = targets.par_iter().map(|t| check(t, records, out)).collect();
+    let mut stale: Vec<&Target> = Vec::new();
+    for (target, check) in targets.iter().zip(checks) {
+        match check {
+            Check::Stale => stale.push(target),
+            Check::UpToDate => {}
+            Check::Refreshed(record) => store.refresh(&target.path, &record)?,
+        }
+    }
     let mut families = no_families();
     for t in &targets {
         counts(&mut families, t.family).up_to_date += 1;

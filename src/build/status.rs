@@ -2,7 +2,7 @@
 //! anything; `--explain PATH` says why one target is stale.
 
 use super::store::Store;
-use super::{prepare, up_to_date, Options, Prepared};
+use super::{check, prepare, Check, Options, Prepared};
 use crate::config::Config;
 use crate::error::Result;
 use crate::progress::Progress;
@@ -57,7 +57,7 @@ pub fn status(config: Config, progress: &Progress, explain: Option<&str>) -> Res
                 counts.new += 1;
                 "new: it has never been built with this cache".to_string()
             }
-            Some(_) if up_to_date(t, records, out) => {
+            Some(_) if !matches!(check(t, records, out), Check::Stale) => {
                 counts.up_to_date += 1;
                 "up to date: its key and its file match the cache".to_string()
             }

@@ -1,8 +1,8 @@
 //! The sled store, the only code that knows sled. Trees: `targets` (output
-//! path → key, size, output hash), `derived` (input hash → postcard bytes),
-//! `meta` (format version). A store that cannot be opened, is corrupt or is
-//! of another format is set aside and a clean one started; a store in use by
-//! another build is refused.
+//! path → key, size, output hash, time last seen intact), `derived` (input
+//! hash → postcard bytes), `meta` (format and verso version). A store that
+//! cannot be opened, is corrupt, or is of another format or version is set
+//! aside and a clean one started; a store in use by another build is refused.
 
 use crate::error::{Error, IoContext, Result};
 use crate::site::entry::Digests;
@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 /// Bumped whenever a record's or a derived value's layout changes.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 
 /// What the store knows of one output file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,6 +24,9 @@ pub struct Record {
     pub key: [u8; 32],
     pub size: u64,
     pub hash: [u8; 32],
+    /// The file's modification time when verso last saw it intact, in
+    /// nanoseconds (a stat cache; see `files`).
+    pub seen: u64,
 }
 
 pub struct Store {
@@ -168,6 +171,15 @@ impl Store {
         let anatomy = postcard::to_stdvec(anatomy).expect("anatomies serialise");
         self.targets.insert(path.as_bytes(), record).map_err(err)?;
         self.anatomy.insert(path.as_bytes(), anatomy).map_err(err)?;
+        Ok(())
+    }
+
+    /// Replace a record whose file was found intact under a new time.
+    pub fn refresh(&self, path: &str, record: &Record) -> Result<()> {
+        let record = postcard::to_stdvec(record).expect("records serialise");
+        self.targets
+            .insert(path.as_bytes(), record)
+            .map_err(|e| store_error(&self.dir, e))?;
         Ok(())
     }
 
@@ -338,7 +350,7 @@ impl Memo {
 
     pub fn write(&self, dir: &Path) -> Result<()> {
         let bytes = postcard::to_stdvec(self).expect("memos serialise");
-        super::exec::write_atomically(&dir.join(MEMO), &bytes)
+        super::exec::write_atomically(&dir.join(MEMO), &bytes).map(|_| ())
     }
 }
 

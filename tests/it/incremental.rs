@@ -236,6 +236,86 @@ fn clean_with_the_cache_in_the_collection_folder_keeps_the_collection() {
 }
 
 #[test]
+fn a_page_edited_in_place_to_the_same_size_is_rebuilt() {
+    let dir = temp();
+    let d = dir.path().join("c");
+    small_collection(&d, 20, 26);
+    build(&d);
+    let page = d.join("site/similar/0005-01.html");
+    let bytes = std::fs::read(&page).unwrap();
+    let at = bytes.windows(5).position(|w| w == b"</pre").unwrap();
+    let mut edited = bytes.clone();
+    edited[at - 1] = if bytes[at - 1] == b'x' { b'y' } else { b'x' };
+    std::fs::write(&page, &edited).unwrap();
+    let changes = d.join("changes.txt");
+    build_expect(&d, &["--changes", p(&changes)], 0);
+    assert_eq!(
+        std::fs::read_to_string(&changes).unwrap(),
+        "+similar/0005-01.html\n"
+    );
+    assert_eq!(std::fs::read(&page).unwrap(), bytes);
+}
+
+#[test]
+fn pages_whose_times_moved_are_hashed_not_rewritten_and_then_trusted() {
+    let dir = temp();
+    let d = dir.path().join("c");
+    small_collection(&d, 20, 27);
+    build(&d);
+    // As after restoring a CI cache: same bytes, new modification times.
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
+    walk(&d.join("site"), &d.join("site"), &mut |_, path| {
+        let file = std::fs::File::options().write(true).open(path).unwrap();
+        file.set_modified(later).unwrap();
+    });
+    let summary = build_summary(&d, &[]);
+    assert_eq!(total(&summary, "written"), 0);
+    assert!(
+        has_stage(&summary, "plan"),
+        "the moved times must be checked"
+    );
+    // The records took the new times, so the next build is the no-op one.
+    let summary = build_summary(&d, &[]);
+    assert!(!has_stage(&summary, "plan"), "{summary}");
+    assert_eq!(total(&summary, "written"), 0);
+}
+
+#[test]
+fn a_lost_cache_rewrites_no_page_that_is_already_right() {
+    let dir = temp();
+    let d = dir.path().join("c");
+    small_collection(&d, 20, 28);
+    build(&d);
+    let before = mtimes(&d.join("site"));
+    std::fs::remove_dir_all(d.join(".verso-cache")).unwrap();
+    edit_poems(&d, |p| p[3]["content"] = json!("the one poem that changed"));
+    let changes = d.join("changes.txt");
+    build_expect(&d, &["--changes", p(&changes)], 0);
+    let changed: BTreeSet<String> = std::fs::read_to_string(&changes)
+        .unwrap()
+        .lines()
+        .map(|l| l.trim_start_matches('+').to_string())
+        .collect();
+    let after = mtimes(&d.join("site"));
+    let touched: BTreeSet<String> = after
+        .iter()
+        .filter(|(path, time)| before.get(*path) != Some(*time))
+        .map(|(path, _)| path.clone())
+        .collect();
+    assert_eq!(touched, changed);
+    assert!(!changed.is_empty() && changed.len() < after.len());
+    assert_matches_clean_build(&d);
+}
+
+fn has_stage(summary: &serde_json::Value, name: &str) -> bool {
+    summary["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["stage"] == name)
+}
+
+#[test]
 fn a_moved_project_rebuilds_nothing() {
     let dir = temp();
     let d = dir.path().join("c");
