@@ -38,17 +38,18 @@ pub struct Job<'a> {
     pub cancel: &'a AtomicBool,
     /// Pages between store flushes.
     pub checkpoint: usize,
+    /// Write every page, even over a file that holds its bytes (`--force`).
+    pub rewrite: bool,
 }
 
 pub fn execute(job: &Job, stale: &[&Target]) -> Result<Outcome> {
     let Job {
-        site,
-        records,
         store,
         out,
         progress,
         cancel,
         checkpoint,
+        ..
     } = *job;
     let folders: BTreeSet<&str> = stale
         .iter()
@@ -68,7 +69,7 @@ pub fn execute(job: &Job, stale: &[&Target]) -> Result<Outcome> {
             if cancel.load(Ordering::Relaxed) || failed.load(Ordering::Relaxed) {
                 return Ok(());
             }
-            build_one(site, target, records, store, out, buf, &outcome).inspect_err(|_| {
+            build_one(job, target, buf, &outcome).inspect_err(|_| {
                 failed.store(true, Ordering::Relaxed);
             })?;
             progress.done(target.family, target.poem);
@@ -86,14 +87,19 @@ pub fn execute(job: &Job, stale: &[&Target]) -> Result<Outcome> {
 }
 
 fn build_one(
-    site: &Site,
+    job: &Job,
     target: &Target,
-    records: &HashMap<String, Record>,
-    store: &Store,
-    out: &Path,
     buf: &mut Vec<u8>,
     outcome: &Mutex<Outcome>,
 ) -> Result<()> {
+    let Job {
+        site,
+        records,
+        store,
+        out,
+        rewrite,
+        ..
+    } = *job;
     let anatomy = site.render(target, buf)?;
     let hash = *blake3::hash(buf).as_bytes();
     let size = buf.len() as u64;
@@ -102,6 +108,7 @@ fn build_one(
     // Without a record (a lost or set-aside cache) a file of the same size
     // is hashed, so that unchanged pages are not rewritten.
     let state = match records.get(&target.path) {
+        _ if rewrite => FileState::Differs,
         Some(r) if r.hash == hash && r.size == size => files::state(&path, r),
         Some(_) => FileState::Differs,
         None => files::holds(&path, size, &hash, 0),

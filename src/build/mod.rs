@@ -718,6 +718,7 @@ pub fn build(
             progress,
             cancel,
             checkpoint: config.checkpoint_interval,
+            rewrite: options.force,
         };
         exec::execute(&job, &stale)
     };
