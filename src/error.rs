@@ -120,6 +120,19 @@ impl Error {
             _ => 1,
         }
     }
+    /// What to do about a failure of the machine rather than of the input.
+    pub fn hint(&self) -> Option<&'static str> {
+        let disk_full = match self {
+            Error::Io { source, .. } => source.kind() == std::io::ErrorKind::StorageFull,
+            // sled reports its I/O errors as text.
+            Error::Store { message, .. } => message.contains("StorageFull"),
+            _ => false,
+        };
+        disk_full.then_some(
+            "the disk is full: free some space and rerun; the pages already written are kept and the build resumes",
+        )
+    }
+
     pub fn io(path: &Path, source: std::io::Error) -> Self {
         Error::Io {
             path: path.to_path_buf(),

@@ -355,3 +355,65 @@ fn a_second_signal_exits_at_once() {
     assert!(temporaries(&d.join("site")).is_empty());
     assert_matches_clean_build(&d);
 }
+
+/// A tmpfs mounted for one test, unmounted when dropped.
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    /// `None` where mounting is not allowed (it needs root).
+    fn mount(at: &Path, size: &str) -> Option<Tmpfs> {
+        let options = format!("size={size}");
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &options, "tmpfs", p(at)])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        mounted.then(|| Tmpfs(at.to_path_buf()))
+    }
+
+    fn resize(&self, size: &str) {
+        let options = format!("remount,size={size}");
+        let status = std::process::Command::new("mount")
+            .args(["-o", &options, p(&self.0)])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_stops_the_build_and_the_next_one_resumes() {
+    let dir = temp();
+    let inputs = dir.path().join("inputs");
+    small_collection(&inputs, 60, 41);
+    let disk = dir.path().join("disk");
+    std::fs::create_dir_all(&disk).unwrap();
+    // Room for the inputs, the cache and about a third of the site.
+    let Some(mount) = Tmpfs::mount(&disk, "1500k") else {
+        eprintln!("skipped: mounting a small tmpfs needs root");
+        return;
+    };
+    let d = disk.join("c");
+    copy_dir(&inputs, &d);
+    let r = build_expect(&d, &[], 1);
+    assert!(
+        r.stderr.contains("No space left") || r.stderr.contains("StorageFull"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("hint: the disk is full"), "{}", r.stderr);
+    let before = count_files(&d.join("site"));
+    mount.resize("200m");
+    assert!(record_problems(&d).is_empty(), "{:?}", record_problems(&d));
+    let summary = build_summary(&d, &[]);
+    assert_eq!(total(&summary, "up_to_date") as usize, before);
+    assert!(before > 0, "no page was finished before the disk filled");
+    assert_matches_clean_build(&d);
+    assert!(temporaries(&d.join("site")).is_empty());
+}
