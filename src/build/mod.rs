@@ -8,12 +8,11 @@ pub mod files;
 pub mod status;
 pub mod store;
 pub mod sweep;
+mod word_data;
 
 use crate::config::Config;
 use crate::corpus::{self, Corpus};
-use crate::derive::colour::{self, Anchors};
-use crate::derive::vocabulary::Vocabulary;
-use crate::derive::words::{self, CloudRules, WordPage, WordVectors};
+use crate::derive::words::WordPage;
 use crate::derive::Neighbours;
 use crate::error::{Error, IoContext, Result};
 use crate::progress::Progress;
@@ -22,12 +21,13 @@ use crate::site::entry::{EntryView, Placement, Variant};
 use crate::site::{Family, Layout, MediaFiles, Site, Target};
 use crate::vectors::{self, Embeddings, Matrix};
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use store::{CacheLock, FileHash, Memo, Record, Store};
+use word_data::{Companions, WordData};
 
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -96,19 +96,6 @@ impl Summary {
     pub fn removed(&self) -> usize {
         self.families.values().map(|f| f.removed).sum()
     }
-}
-
-/// What the two embedding companions resolve to.
-struct Companions {
-    words: Option<Embeddings>,
-    colours: Option<Embeddings>,
-}
-
-/// Colours and word pages, cached together.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct WordData {
-    colours: Vec<u8>,
-    words: Vec<WordPage>,
 }
 
 /// Everything derived from the inputs, before planning.
@@ -406,6 +393,10 @@ pub fn prepare(
     if let Some(m) = &matrix {
         put(&matrix_key, m)?;
     }
+    // Kept even by builds that do not read it: the next edit may need it.
+    if let Some(s) = &store {
+        s.keep_derived(&[*matrix_key.as_bytes()]);
+    }
     let get_matrix = |matrix: &mut Option<Matrix>| -> Result<Matrix> {
         if let Some(m) = matrix.take() {
             return Ok(m);
@@ -449,17 +440,41 @@ pub fn prepare(
     stop_if_cancelled(cancel, store.as_ref())?;
     progress.stage(4, "colours and word cloud");
     let word_data = match cache.and_then(|s| s.derived::<WordData>(&words_key)) {
-        Some(d) => d,
+        Some(d) => {
+            // Its parts stay in the store for the next edit.
+            if let Some(s) = cache {
+                s.keep_derived(&d.parts);
+            }
+            d
+        }
         None => {
-            let m = match loaded.take() {
-                Some(m) => m,
-                None => get_matrix(&mut matrix)?,
+            let mut load = || -> Result<(Matrix, Companions)> {
+                let m = match loaded.take() {
+                    Some(m) => m,
+                    None => get_matrix(&mut matrix)?,
+                };
+                let companions = match companions.take() {
+                    Some(c) => c,
+                    None => parse_companions()?,
+                };
+                Ok((m, companions))
             };
-            let companions = match companions.take() {
-                Some(c) => c,
-                None => parse_companions()?,
+            let sources = word_data::Sources {
+                config: &config,
+                corpus: &corpus,
+                vectors: key(&[
+                    b"word sources",
+                    vectors_id.as_bytes(),
+                    word_file.unwrap_or(none).as_bytes(),
+                    colour_file.unwrap_or(none).as_bytes(),
+                ]),
             };
-            let d = compute_word_data(&config, &corpus, &m, &companions);
+            let access = word_data::Access {
+                cache,
+                keep: store.as_ref().filter(|_| persist),
+                load: &mut load,
+            };
+            let d = word_data::word_data(&sources, access)?;
             put(&words_key, &d)?;
             d
         }
@@ -545,44 +560,6 @@ fn load_vectors(config: &Config, corpus: &Corpus) -> Result<(Matrix, Vec<String>
         }
         None => Ok((vectors::lexical(corpus), Vec::new())),
     }
-}
-
-fn compute_word_data(
-    config: &Config,
-    corpus: &Corpus,
-    m: &Matrix,
-    companions: &Companions,
-) -> WordData {
-    let vocabulary = Vocabulary::of(corpus);
-    let word_vectors = WordVectors::new(&vocabulary, m, companions.words.as_ref());
-    let colour_lookup = companions.colours.as_ref().map(|c| (c, c.lookup()));
-    let anchors: Anchors = crate::config::COLOUR_NAMES
-        .iter()
-        .zip(&config.colour_words)
-        .map(|(name, words)| {
-            if let Some((c, lookup)) = &colour_lookup {
-                if let Some(&i) = lookup.get(*name) {
-                    return Some(c.vectors.row(i).to_vec());
-                }
-            }
-            let vs: Vec<Vec<f32>> = words
-                .par_iter()
-                .filter_map(|w| word_vectors.get(w))
-                .collect();
-            colour::unit_mean(vs.iter().map(Vec::as_slice), m.dim)
-        })
-        .collect();
-    let colours = colour::assign(m, &anchors);
-    let rules = CloudRules {
-        max_words: config.max_words,
-        min_occurrences: config.min_occurrences,
-        min_word_length: config.min_word_length,
-        extra_stop_words: &config.stop_words,
-    };
-    let mut cloud = words::cloud(&vocabulary, &rules);
-    words::shuffle(&mut cloud, config.seed);
-    let words = words::word_pages(&cloud, &word_vectors, m, &anchors, config.word_poems);
-    WordData { colours, words }
 }
 
 /// The most pages per poem whose similar and different pages, with the rest

@@ -248,6 +248,12 @@ impl Store {
         Ok(())
     }
 
+    /// Count these derived values as used by this build, unread.
+    pub fn keep_derived(&self, keys: &[[u8; 32]]) {
+        let mut used = self.used.lock().unwrap();
+        used.extend(keys.iter().map(|k| k.to_vec()));
+    }
+
     /// Drop derived values this build did not use (old inputs).
     pub fn prune_derived(&self) -> Result<()> {
         let used = self.used.lock().unwrap();

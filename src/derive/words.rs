@@ -312,37 +312,45 @@ pub struct WordPage {
     pub central: u32,
 }
 
-pub fn word_pages(
-    cloud: &[CloudWord],
+/// A word page's poems and colour, computed from its word's vector.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WordRanking {
+    pub colour: u8,
+    /// Rows of the closest poems, best first.
+    pub poems: Vec<u32>,
+    /// The shown poem nearest the centroid of the shown poems.
+    pub central: u32,
+}
+
+/// Each word's ranking; `None` for a word without a vector.
+pub fn rank_words(
+    cloud: &[&CloudWord],
     words: &WordVectors,
     vectors: &Matrix,
     anchors: &Anchors,
     word_poems: usize,
-) -> Vec<WordPage> {
+) -> Vec<Option<WordRanking>> {
     use rayon::prelude::*;
-    let vectors_of: Vec<(usize, Vec<f32>)> = cloud
-        .par_iter()
-        .enumerate()
-        .filter_map(|(i, w)| words.get(&w.word).map(|v| (i, v)))
-        .collect();
-    let queries: Vec<&[f32]> = vectors_of.iter().map(|(_, v)| v.as_slice()).collect();
-    let scores = score_many(vectors, &queries);
-    vectors_of
+    let word_vectors: Vec<Option<Vec<f32>>> =
+        cloud.par_iter().map(|w| words.get(&w.word)).collect();
+    let queries: Vec<&[f32]> = word_vectors.iter().flatten().map(Vec::as_slice).collect();
+    let mut scores = score_many(vectors, &queries).into_iter();
+    word_vectors
         .iter()
-        .zip(scores)
-        .map(|((i, v), scores)| {
+        .map(|v| {
+            let v = v.as_ref()?;
+            let scores = scores.next().expect("one score list per query");
             let poems = top_of(&scores, word_poems);
             let centroid = unit_mean(poems.iter().map(|&r| vectors.row(r as usize)), vectors.dim);
             let central = match centroid {
                 Some(c) => poems[rank_against(&subset(vectors, &poems), &c, 1)[0] as usize],
                 None => poems[0],
             };
-            WordPage {
-                word: cloud[*i].clone(),
+            Some(WordRanking {
                 colour: nearest(v, anchors),
                 poems,
                 central,
-            }
+            })
         })
         .collect()
 }

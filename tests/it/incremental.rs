@@ -315,6 +315,52 @@ fn has_stage(summary: &serde_json::Value, name: &str) -> bool {
         .any(|s| s["stage"] == name)
 }
 
+/// The keys of the store's derived values.
+fn derived_keys(d: &Path) -> BTreeSet<Vec<u8>> {
+    let db = sled::open(d.join(".verso-cache/store")).unwrap();
+    let derived = db.open_tree("derived").unwrap();
+    derived.iter().keys().map(|k| k.unwrap().to_vec()).collect()
+}
+
+#[test]
+fn word_data_parts_outlive_builds_that_reuse_the_whole() {
+    let dir = temp();
+    let d = dir.path().join("c");
+    small_collection(&d, 30, 32);
+    build(&d);
+    let before = derived_keys(&d);
+    // A template edit reuses the word data whole; its per-word parts, which
+    // the next poem edit needs, must not be pruned.
+    let entry = verso::render::BUILT_IN
+        .iter()
+        .find(|(name, _)| *name == "explore")
+        .unwrap()
+        .1;
+    use_template(&d, "explore", &format!("{entry}\n"));
+    let summary = build_summary(&d, &[]);
+    assert_eq!(total(&summary, "written"), 1);
+    let kept = derived_keys(&d);
+    assert!(
+        before.is_subset(&kept),
+        "{} of {} kept",
+        before.intersection(&kept).count(),
+        before.len()
+    );
+    // A typo reuses most of them: the cloud's words keep their poems.
+    edit_poems(&d, |p| {
+        p[2]["content"] = json!(format!("{} zzz", p[2]["content"].as_str().unwrap()))
+    });
+    build(&d);
+    let after = derived_keys(&d);
+    let kept = after.intersection(&before).count();
+    assert!(
+        kept * 10 >= before.len() * 8,
+        "kept {kept} of {}",
+        before.len()
+    );
+    assert_matches_clean_build(&d);
+}
+
 #[test]
 fn a_moved_project_rebuilds_nothing() {
     let dir = temp();
