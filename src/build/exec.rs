@@ -113,15 +113,9 @@ fn build_one(
         Some(_) => FileState::Differs,
         None => files::holds(&path, size, &hash, 0),
     };
-    let on_disk = match state {
-        FileState::Differs => None,
-        FileState::Intact => records.get(&target.path).map(|r| r.seen),
-        FileState::Rehashed(seen) => Some(seen),
-    };
-    let same_bytes = on_disk.is_some();
-    let seen = match on_disk {
-        Some(seen) => seen,
-        None => write_atomically(&path, buf)?,
+    let (same_bytes, seen) = match state {
+        FileState::Intact(seen) | FileState::Rehashed(seen) => (true, seen),
+        FileState::Differs => (false, write_atomically(&path, buf)?),
     };
     let record = Record {
         key: *target.key.as_bytes(),

@@ -12,8 +12,8 @@ use std::time::UNIX_EPOCH;
 pub enum FileState {
     /// Missing, not a file, or other bytes.
     Differs,
-    /// Size and time as recorded.
-    Intact,
+    /// Size and time as recorded (the time).
+    Intact(u64),
     /// The recorded bytes, found by hashing: the time moved (a restored CI
     /// cache, a copy). The record should take this time.
     Rehashed(u64),
@@ -35,7 +35,7 @@ pub fn holds(path: &Path, size: u64, hash: &[u8; 32], seen: u64) -> FileState {
     }
     let time = modified(&meta);
     if time != 0 && time == seen {
-        return FileState::Intact;
+        return FileState::Intact(time);
     }
     let mut hasher = blake3::Hasher::new();
     let same = hasher

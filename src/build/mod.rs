@@ -358,7 +358,7 @@ pub fn prepare(
         && records.par_iter().all(|(path, r)| {
             matches!(
                 files::state(&config.output.join(path), r),
-                files::FileState::Intact
+                files::FileState::Intact(_)
             )
         });
     if unchanged {
@@ -613,7 +613,7 @@ pub(crate) fn check(target: &Target, records: &HashMap<String, Record>, out: &Pa
         Some(r) if r.key == *target.key.as_bytes() => {
             match files::state(&out.join(&target.path), r) {
                 files::FileState::Differs => Check::Stale,
-                files::FileState::Intact => Check::UpToDate,
+                files::FileState::Intact(_) => Check::UpToDate,
                 files::FileState::Rehashed(seen) => Check::Refreshed(Record { seen, ..r.clone() }),
             }
         }
