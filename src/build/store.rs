@@ -63,7 +63,7 @@ impl Store {
     pub fn open(lock: CacheLock) -> Result<Opened> {
         let dir = lock.dir.clone();
         let dir = dir.as_path();
-        let db_path = dir.join("store");
+        let db_path = dir.join(STORE);
         let mut warning = None;
         let opened = match Self::try_open(&db_path) {
             Ok(opened) => Some(opened),
@@ -166,15 +166,16 @@ impl Store {
 
     /// Record a target whose file is in place, with what its key was made of.
     pub fn record(&self, path: &str, record: &Record, anatomy: &Anatomy) -> Result<()> {
-        let err = |e: sled::Error| store_error(&self.dir, e);
-        let record = postcard::to_stdvec(record).expect("records serialise");
+        self.refresh(path, record)?;
         let anatomy = postcard::to_stdvec(anatomy).expect("anatomies serialise");
-        self.targets.insert(path.as_bytes(), record).map_err(err)?;
-        self.anatomy.insert(path.as_bytes(), anatomy).map_err(err)?;
+        self.anatomy
+            .insert(path.as_bytes(), anatomy)
+            .map_err(|e| store_error(&self.dir, e))?;
         Ok(())
     }
 
-    /// Replace a record whose file was found intact under a new time.
+    /// Write a target's record alone (its anatomy unchanged), as for a file
+    /// found intact under a new time.
     pub fn refresh(&self, path: &str, record: &Record) -> Result<()> {
         let record = postcard::to_stdvec(record).expect("records serialise");
         self.targets
@@ -317,6 +318,8 @@ impl CacheLock {
 pub const MEMO: &str = "validated";
 /// The lock file that keeps a second build off the cache.
 const LOCK: &str = "lock";
+/// The sled database's folder.
+const STORE: &str = "store";
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Memo {
@@ -364,7 +367,7 @@ impl Memo {
 fn set_aside(path: &Path) -> std::io::Result<PathBuf> {
     let mut n = 1;
     loop {
-        let aside = path.with_file_name(format!("store.unusable-{n}"));
+        let aside = path.with_file_name(format!("{STORE}.unusable-{n}"));
         if !aside.exists() {
             if path.exists() {
                 std::fs::rename(path, &aside)?;
@@ -387,7 +390,7 @@ pub fn remove_cache(dir: &Path) -> Result<()> {
         let name = entry.file_name();
         let name = name.to_string_lossy();
         let path = entry.path();
-        if name == "store" || name.starts_with("store.unusable-") {
+        if name == STORE || name.starts_with(&format!("{STORE}.unusable-")) {
             std::fs::remove_dir_all(&path).at(&path)?;
         } else if [LOCK, MEMO, UNFINISHED].contains(&name.as_ref()) {
             std::fs::remove_file(&path).at(&path)?;
@@ -399,5 +402,5 @@ pub fn remove_cache(dir: &Path) -> Result<()> {
 
 /// Does a cache folder hold a store?
 pub fn exists(dir: &Path) -> bool {
-    dir.join("store").exists()
+    dir.join(STORE).exists()
 }
