@@ -127,12 +127,9 @@ pub fn word_data(sources: &Sources, access: Access) -> Result<WordData> {
         .zip(rankings)
         .filter_map(|(word, ranking)| {
             // A word without a vector (in no poem and no embedding) has no page.
-            let r = ranking.flatten()?;
             Some(WordPage {
                 word,
-                colour: r.colour,
-                poems: r.poems,
-                central: r.central,
+                ranking: ranking.flatten()?,
             })
         })
         .collect();

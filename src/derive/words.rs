@@ -305,11 +305,7 @@ impl<'a> WordVectors<'a> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WordPage {
     pub word: CloudWord,
-    pub colour: u8,
-    /// Rows of the closest poems, best first.
-    pub poems: Vec<u32>,
-    /// The shown poem nearest the centroid of the shown poems.
-    pub central: u32,
+    pub ranking: WordRanking,
 }
 
 /// A word page's poems and colour, computed from its word's vector.

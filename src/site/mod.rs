@@ -367,7 +367,7 @@ impl<'a> Site<'a> {
             }
         }
         for (i, w) in self.words.iter().enumerate() {
-            pages.push((Page::Word(i), w.poems.first().copied()));
+            pages.push((Page::Word(i), w.ranking.poems.first().copied()));
         }
         pages.push((Page::Menu, None));
         pages.push((Page::Explore, None));
@@ -565,11 +565,12 @@ impl<'a> Site<'a> {
                 let w = &self.words[*i];
                 let header = Header::Word {
                     word: w.word.word.clone(),
-                    colour: crate::config::COLOUR_HEX[w.colour as usize],
-                    count: w.poems.len(),
-                    central_href: format!("../{}", self.chronological_href(w.central)),
+                    colour: crate::config::COLOUR_HEX[w.ranking.colour as usize],
+                    count: w.ranking.poems.len(),
+                    central_href: format!("../{}", self.chronological_href(w.ranking.central)),
                 };
                 let items = w
+                    .ranking
                     .poems
                     .iter()
                     .enumerate()
@@ -623,7 +624,7 @@ impl<'a> Site<'a> {
                 "href": paths::url_encode(&paths::word(&w.word.word)),
                 "size": w.word.size,
                 "bold": w.word.size >= 5,
-                "colour": crate::config::COLOUR_HEX[w.colour as usize],
+                "colour": crate::config::COLOUR_HEX[w.ranking.colour as usize],
             }));
         }
         cloud_lines.retain(|l| !l.is_empty());
