@@ -383,22 +383,29 @@ impl Config {
     }
 }
 
-/// `path` made absolute without touching the disk (it may not exist yet),
-/// `.` and `..` resolved by name, then symbolic links resolved where it exists.
+/// `path` made absolute, `.` and `..` resolved by name, and symbolic links
+/// resolved in the part of it that exists (the rest may not exist yet).
 fn absolute(path: &Path) -> PathBuf {
     use std::path::Component;
     let joined = std::env::current_dir().unwrap_or_default().join(path);
-    let mut out = PathBuf::new();
+    let mut lexical = PathBuf::new();
     for part in joined.components() {
         match part {
             Component::CurDir => {}
             Component::ParentDir => {
-                out.pop();
+                lexical.pop();
             }
-            other => out.push(other),
+            other => lexical.push(other),
         }
     }
-    std::fs::canonicalize(&out).unwrap_or(out)
+    lexical
+        .ancestors()
+        .find_map(|existing| {
+            let real = std::fs::canonicalize(existing).ok()?;
+            let rest = lexical.strip_prefix(existing).ok()?;
+            Some(real.join(rest))
+        })
+        .unwrap_or(lexical)
 }
 
 fn parse_toml(file: &Path, text: &str) -> Result<RawConfig> {
@@ -427,6 +434,22 @@ fn parse_toml(file: &Path, text: &str) -> Result<RawConfig> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn absolute_paths_resolve_links_in_the_part_that_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        std::fs::create_dir_all(real.join("media")).unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let real = std::fs::canonicalize(&real).unwrap();
+        assert_eq!(absolute(&link.join("media")), real.join("media"));
+        assert_eq!(
+            absolute(&link.join("x/../media/not/yet")),
+            real.join("media/not/yet")
+        );
+    }
 
     fn load(text: &str) -> Result<Config> {
         let file = Path::new("/x/verso.toml");
