@@ -122,12 +122,10 @@ impl Error {
     }
     /// What to do about a failure of the machine rather than of the input.
     pub fn hint(&self) -> Option<&'static str> {
-        let disk_full = match self {
-            Error::Io { source, .. } => source.kind() == std::io::ErrorKind::StorageFull,
-            // sled reports its I/O errors as text.
-            Error::Store { message, .. } => message.contains("StorageFull"),
-            _ => false,
-        };
+        let disk_full = matches!(
+            self,
+            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::StorageFull
+        );
         disk_full.then_some(
             "the disk is full: free some space and rerun; the pages already written are kept and the build resumes",
         )

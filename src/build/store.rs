@@ -58,6 +58,14 @@ fn store_error(dir: &Path, message: impl std::fmt::Display) -> Error {
     }
 }
 
+/// A sled failure; its I/O errors stay I/O errors (a full disk is said so).
+fn sled_error(dir: &Path, e: sled::Error) -> Error {
+    match e {
+        sled::Error::Io(io) => Error::io(dir, io),
+        other => store_error(dir, other),
+    }
+}
+
 impl Store {
     /// Open (or create) the store in a locked cache folder.
     pub fn open(lock: CacheLock) -> Result<Opened> {
@@ -82,7 +90,7 @@ impl Store {
             Some(ok) => ok,
             None => Self::try_open(&db_path).map_err(|e| store_error(&db_path, e))?,
         };
-        let open_tree = |name: &str| db.open_tree(name).map_err(|e| store_error(&db_path, e));
+        let open_tree = |name: &str| db.open_tree(name).map_err(|e| sled_error(&db_path, e));
         Ok(Opened {
             store: Store {
                 dir: dir.to_path_buf(),
@@ -170,7 +178,7 @@ impl Store {
         let anatomy = postcard::to_stdvec(anatomy).expect("anatomies serialise");
         self.anatomy
             .insert(path.as_bytes(), anatomy)
-            .map_err(|e| store_error(&self.dir, e))?;
+            .map_err(|e| sled_error(&self.dir, e))?;
         Ok(())
     }
 
@@ -180,17 +188,17 @@ impl Store {
         let record = postcard::to_stdvec(record).expect("records serialise");
         self.targets
             .insert(path.as_bytes(), record)
-            .map_err(|e| store_error(&self.dir, e))?;
+            .map_err(|e| sled_error(&self.dir, e))?;
         Ok(())
     }
 
     pub fn forget(&self, path: &str) -> Result<()> {
         self.targets
             .remove(path.as_bytes())
-            .map_err(|e| store_error(&self.dir, e))?;
+            .map_err(|e| sled_error(&self.dir, e))?;
         self.anatomy
             .remove(path.as_bytes())
-            .map_err(|e| store_error(&self.dir, e))?;
+            .map_err(|e| sled_error(&self.dir, e))?;
         Ok(())
     }
 
@@ -206,7 +214,7 @@ impl Store {
 
     /// Keep the entries' digests of this build; drop those of deleted poems.
     pub fn update_entries(&self, digests: &[(u32, Digests)]) -> Result<()> {
-        let err = |e: sled::Error| store_error(&self.dir, e);
+        let err = |e: sled::Error| sled_error(&self.dir, e);
         let current: HashSet<[u8; 4]> = digests.iter().map(|(i, _)| i.to_be_bytes()).collect();
         for key in self.entries.iter().keys() {
             let key = key.map_err(err)?;
@@ -245,7 +253,7 @@ impl Store {
         let bytes = postcard::to_stdvec(value).map_err(|e| store_error(&self.dir, e))?;
         self.derived
             .insert(key.as_bytes(), bytes)
-            .map_err(|e| store_error(&self.dir, e))?;
+            .map_err(|e| sled_error(&self.dir, e))?;
         Ok(())
     }
 
@@ -259,18 +267,18 @@ impl Store {
     pub fn prune_derived(&self) -> Result<()> {
         let used = self.used.lock().unwrap();
         for key in self.derived.iter().keys() {
-            let key = key.map_err(|e| store_error(&self.dir, e))?;
+            let key = key.map_err(|e| sled_error(&self.dir, e))?;
             if !used.contains(key.as_ref()) {
                 self.derived
                     .remove(key)
-                    .map_err(|e| store_error(&self.dir, e))?;
+                    .map_err(|e| sled_error(&self.dir, e))?;
             }
         }
         Ok(())
     }
 
     pub fn flush(&self) -> Result<()> {
-        self.db.flush().map_err(|e| store_error(&self.dir, e))?;
+        self.db.flush().map_err(|e| sled_error(&self.dir, e))?;
         Ok(())
     }
 }

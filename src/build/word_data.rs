@@ -80,7 +80,7 @@ pub fn word_data(sources: &Sources, access: Access) -> Result<WordData> {
     let colours: Colours = match cache.and_then(|s| s.derived(&colour_key)) {
         Some(c) => c,
         None => {
-            let (m, companions) = loaded.insert(load()?);
+            let (m, companions) = need(&mut loaded, load)?;
             let word_vectors = WordVectors::new(&vocabulary, m, companions.words.as_ref());
             let anchors = anchors(config, m, companions, &word_vectors);
             let of_poems = colour::assign(m, &anchors);
@@ -104,10 +104,7 @@ pub fn word_data(sources: &Sources, access: Access) -> Result<WordData> {
         .filter(|&i| rankings[i].is_none())
         .collect();
     if !missing.is_empty() {
-        let (m, companions) = match loaded.as_mut() {
-            Some(l) => l,
-            None => loaded.insert(load()?),
-        };
+        let (m, companions) = need(&mut loaded, load)?;
         let word_vectors = WordVectors::new(&vocabulary, m, companions.words.as_ref());
         let wanted: Vec<&CloudWord> = missing.iter().map(|&i| &cloud[i]).collect();
         let computed = words::rank_words(
@@ -142,6 +139,17 @@ pub fn word_data(sources: &Sources, access: Access) -> Result<WordData> {
         words,
         parts,
     })
+}
+
+/// The poems' vectors and the companions, loaded at the first need.
+fn need<'a>(
+    slot: &'a mut Option<(Matrix, Companions)>,
+    load: &mut dyn FnMut() -> Result<(Matrix, Companions)>,
+) -> Result<&'a (Matrix, Companions)> {
+    if slot.is_none() {
+        *slot = Some(load()?);
+    }
+    Ok(slot.as_ref().expect("loaded just above"))
 }
 
 /// Each colour's anchor: its vector in the colour embeddings, else the

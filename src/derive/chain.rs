@@ -106,17 +106,10 @@ unsafe fn add_and_argmin_avx2<const K: usize>(
         chunk = _mm256_add_pd(chunk, one);
     }
     std::array::from_fn(|k| {
-        let mut lane_min = [0.0f64; LANES];
-        let mut lane_at = [0.0f64; LANES];
-        _mm256_storeu_pd(lane_min.as_mut_ptr(), mins[k]);
-        _mm256_storeu_pd(lane_at.as_mut_ptr(), at[k]);
-        finish(
-            &mut accs[k],
-            rows[k],
-            chunks * LANES,
-            lane_min,
-            lane_at.map(|c| c as u64),
-        )
+        // A register is its lanes, lowest first.
+        let lanes = |v| std::mem::transmute::<__m256d, [f64; LANES]>(v);
+        let (mins, at) = (lanes(mins[k]), lanes(at[k]));
+        finish(&mut accs[k], rows[k], chunks * LANES, mins, at)
     })
 }
 
@@ -149,17 +142,10 @@ unsafe fn add_and_argmin_avx512<const K: usize>(
         chunk = _mm512_add_pd(chunk, one);
     }
     std::array::from_fn(|k| {
-        let mut lane_min = [0.0f64; LANES];
-        let mut lane_at = [0.0f64; LANES];
-        _mm512_storeu_pd(lane_min.as_mut_ptr(), mins[k]);
-        _mm512_storeu_pd(lane_at.as_mut_ptr(), at[k]);
-        finish(
-            &mut accs[k],
-            rows[k],
-            chunks * LANES,
-            lane_min,
-            lane_at.map(|c| c as u64),
-        )
+        // A register is its lanes, lowest first.
+        let lanes = |v| std::mem::transmute::<__m512d, [f64; LANES]>(v);
+        let (mins, at) = (lanes(mins[k]), lanes(at[k]));
+        finish(&mut accs[k], rows[k], chunks * LANES, mins, at)
     })
 }
 
@@ -195,7 +181,7 @@ fn add_and_argmin(acc: &mut [f64], row: &[f32]) -> usize {
     const LANES: usize = 4;
     let chunks = acc.len() / LANES;
     let mut mins = [f64::INFINITY; LANES];
-    let mut at = [0u64; LANES];
+    let mut at = [0.0f64; LANES];
     for (chunk, (a, r)) in acc
         .chunks_exact_mut(LANES)
         .zip(row.chunks_exact(LANES))
@@ -205,7 +191,7 @@ fn add_and_argmin(acc: &mut [f64], row: &[f32]) -> usize {
             a[l] += r[l] as f64;
             if a[l] < mins[l] {
                 mins[l] = a[l];
-                at[l] = chunk as u64;
+                at[l] = chunk as f64;
             }
         }
     }
@@ -213,14 +199,15 @@ fn add_and_argmin(acc: &mut [f64], row: &[f32]) -> usize {
 }
 
 /// The best of the lanes (lowest row on ties), then the rows past the last
-/// whole chunk.
+/// whole chunk. `at` holds each lane's chunk number, as the vector paths
+/// count them (in f64, exact far beyond any row count).
 #[inline(always)]
 fn finish<const LANES: usize>(
     acc: &mut [f64],
     row: &[f32],
     done: usize,
     mins: [f64; LANES],
-    at: [u64; LANES],
+    at: [f64; LANES],
 ) -> usize {
     let mut best = (f64::INFINITY, usize::MAX);
     for l in 0..LANES {

@@ -487,23 +487,21 @@ fn a_damaged_store_is_set_aside_and_the_build_is_correct() {
     }
 }
 
-#[test]
-fn a_store_of_another_format_is_set_aside() {
+/// Build, change the store's `meta` tree with `edit`, build again: the store
+/// is set aside with a warning that says `why`, and the site is right.
+fn store_set_aside_after(seed: u64, edit: impl FnOnce(&sled::Tree), why: &str) {
     let dir = temp();
     let d = dir.path().join("c");
-    small_collection(&d, 20, 29);
+    small_collection(&d, 20, seed);
     build(&d);
     {
         let db = sled::open(d.join(".verso-cache/store")).unwrap();
-        db.open_tree("meta")
-            .unwrap()
-            .insert("format", &99u32.to_le_bytes())
-            .unwrap();
+        edit(&db.open_tree("meta").unwrap());
         db.flush().unwrap();
     }
     let r = build(&d);
     assert!(
-        r.stderr.contains("was unusable") && r.stderr.contains("format"),
+        r.stderr.contains("was unusable") && r.stderr.contains(why),
         "{}",
         r.stderr
     );
@@ -512,29 +510,29 @@ fn a_store_of_another_format_is_set_aside() {
 }
 
 #[test]
-fn a_store_of_another_verso_version_is_set_aside() {
-    let dir = temp();
-    let d = dir.path().join("c");
-    small_collection(&d, 20, 31);
-    build(&d);
-    {
-        let db = sled::open(d.join(".verso-cache/store")).unwrap();
-        let meta = db.open_tree("meta").unwrap();
-        assert_eq!(
-            meta.get("version").unwrap().unwrap().as_ref(),
-            env!("CARGO_PKG_VERSION").as_bytes()
-        );
-        meta.insert("version", "0.0.1").unwrap();
-        db.flush().unwrap();
-    }
-    let r = build(&d);
-    assert!(
-        r.stderr.contains("was unusable") && r.stderr.contains("written by verso 0.0.1"),
-        "{}",
-        r.stderr
+fn a_store_of_another_format_is_set_aside() {
+    store_set_aside_after(
+        29,
+        |meta| {
+            meta.insert("format", &99u32.to_le_bytes()).unwrap();
+        },
+        "format",
     );
-    assert!(d.join(".verso-cache/store.unusable-1").exists());
-    assert_matches_clean_build(&d);
+}
+
+#[test]
+fn a_store_of_another_verso_version_is_set_aside() {
+    store_set_aside_after(
+        31,
+        |meta| {
+            assert_eq!(
+                meta.get("version").unwrap().unwrap().as_ref(),
+                env!("CARGO_PKG_VERSION").as_bytes()
+            );
+            meta.insert("version", "0.0.1").unwrap();
+        },
+        "written by verso 0.0.1",
+    );
 }
 
 #[test]
