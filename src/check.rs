@@ -3,7 +3,7 @@
 //! counted in characters), and every file the cache records is there with
 //! its recorded hash.
 
-use crate::build::store::{self, Store};
+use crate::engine::store::{self, Store};
 use crate::error::{IoContext, Result};
 use rayon::prelude::*;
 use std::collections::{BTreeSet, HashMap, HashSet};

@@ -1,7 +1,7 @@
 //! verso: an incremental build system that turns a poetry collection with
 //! semantic embeddings into a flat-HTML website.
 
-pub mod build;
+pub mod engine;
 pub mod check;
 pub mod cli;
 pub mod config;

@@ -1,6 +1,6 @@
 //! The commands: configuration and flags in, work done, an exit code out.
 
-use crate::build::{self, Options};
+use crate::engine::{self, Options};
 use crate::cli::{BuildArgs, Cli, Command, CommonArgs, ProgressArg, StatusArgs};
 use crate::config::{Config, Overrides};
 use crate::error::{Error, IoContext, Result};
@@ -93,15 +93,15 @@ fn build_command(args: BuildArgs) -> Result<i32> {
         summary_json: args.summary_json,
         changes: args.changes,
     };
-    let summary = build::build(config, &options, &progress, &cancel)?;
-    print!("{}", build::summary_text(&summary));
+    let summary = engine::build(config, &options, &progress, &cancel)?;
+    print!("{}", engine::summary_text(&summary));
     Ok(if summary.interrupted { 130 } else { 0 })
 }
 
 fn status_command(args: StatusArgs) -> Result<i32> {
     let config = load_config(&args.common, None)?;
     let progress = Progress::new(Mode::Quiet, 1, false);
-    let status = build::status::status(config, &progress, args.explain.as_deref())?;
+    let status = engine::status::status(config, &progress, args.explain.as_deref())?;
     match args.explain {
         Some(path) => println!("{}", status.explain(&path)),
         None => print!("{}", status.table()),
@@ -151,10 +151,10 @@ fn clean_command(args: CommonArgs) -> Result<i32> {
 /// Remove every recorded output file, folders left empty, and the cache.
 pub fn clean(out: &Path, cache: &Path) -> Result<usize> {
     let mut removed = 0;
-    if build::store::exists(cache) {
-        let lock = build::store::CacheLock::acquire(cache, false)?;
+    if engine::store::exists(cache) {
+        let lock = engine::store::CacheLock::acquire(cache, false)?;
         let records = match lock {
-            Some(lock) => build::store::Store::open(lock)?.records,
+            Some(lock) => engine::store::Store::open(lock)?.records,
             None => Default::default(),
         };
         let mut folders = std::collections::BTreeSet::new();
@@ -173,13 +173,13 @@ pub fn clean(out: &Path, cache: &Path) -> Result<usize> {
                 dir = d.parent();
             }
         }
-        build::sweep::temporaries(out)?;
+        engine::sweep::temporaries(out)?;
         // Deepest first; a folder with files verso did not write stays.
         for folder in folders.iter().rev() {
             let _ = std::fs::remove_dir(out.join(folder));
         }
         let _ = std::fs::remove_dir(out);
     }
-    build::store::remove_cache(cache)?;
+    engine::store::remove_cache(cache)?;
     Ok(removed)
 }
