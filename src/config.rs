@@ -26,6 +26,7 @@ pub struct RawConfig {
     pub pages: Pages,
     pub wordcloud: WordCloud,
     pub colors: Colours,
+    pub timeline: TimelineSettings,
     pub build: BuildSettings,
     pub progress: ProgressSettings,
 }
@@ -44,6 +45,7 @@ impl Default for RawConfig {
             pages: Pages::default(),
             wordcloud: WordCloud::default(),
             colors: Colours::default(),
+            timeline: TimelineSettings::default(),
             build: BuildSettings::default(),
             progress: ProgressSettings::default(),
         }
@@ -156,6 +158,30 @@ impl Colours {
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
+pub struct TimelineSettings {
+    pub end: String,
+}
+
+impl Default for TimelineSettings {
+    fn default() -> Self {
+        TimelineSettings {
+            end: "month".into(),
+        }
+    }
+}
+
+/// Where the timeline bars end (SPEC, *Chronological order*).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum TimelineEnd {
+    /// The first instant (UTC) of the month after the newest poem's month:
+    /// a poem added within that month moves no other bar.
+    Month,
+    /// The newest poem's time (the original generator's rule).
+    Newest,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
 pub struct BuildSettings {
     pub threads: i64,
     pub checkpoint_interval: i64,
@@ -211,6 +237,7 @@ pub struct Config {
     pub seed: u64,
     pub stop_words: Vec<String>,
     pub colour_words: Vec<Vec<String>>,
+    pub timeline_end: TimelineEnd,
     pub threads: usize,
     pub checkpoint_interval: usize,
     pub update_hz: u32,
@@ -343,6 +370,18 @@ impl Config {
             seed: w.seed,
             stop_words: w.stop_words.iter().map(|s| s.to_lowercase()).collect(),
             colour_words: raw.colors.words(),
+            timeline_end: match raw.timeline.end.as_str() {
+                "month" => TimelineEnd::Month,
+                "newest" => TimelineEnd::Newest,
+                other => {
+                    return Err(range_error(
+                        file,
+                        "timeline.end",
+                        format!("{other:?}"),
+                        "\"month\" or \"newest\"",
+                    ))
+                }
+            },
             threads: overrides.threads.unwrap_or(raw.build.threads as usize),
             checkpoint_interval: positive(
                 file,
@@ -467,6 +506,15 @@ mod tests {
         assert_eq!(c.word_poems, 50);
         assert_eq!(c.output, Path::new("/x/site"));
         assert_eq!(c.colour_words[0][0], "fire");
+        assert_eq!(c.timeline_end, TimelineEnd::Month);
+        assert_eq!(
+            load("[timeline]\nend = \"newest\"\n").unwrap().timeline_end,
+            TimelineEnd::Newest
+        );
+        let e = load("[timeline]\nend = \"year\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("timeline.end") && e.contains("\"year\""), "{e}");
     }
 
     #[test]

@@ -12,6 +12,28 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// The civil date (year, month, day) of a day count from 1970-01-01 (the
+/// inverse of `days_from_civil`, from the same algorithm).
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// The first instant (UTC) of the calendar month after the one holding `time`
+/// (seconds since the epoch).
+pub fn start_of_next_month(time: i64) -> i64 {
+    let (y, m, _) = civil_from_days(time.div_euclid(86_400));
+    let (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    days_from_civil(y, m, 1) * 86_400
+}
+
 fn days_in_month(y: i64, m: i64) -> i64 {
     match m {
         4 | 6 | 9 | 11 => 30,
@@ -91,7 +113,7 @@ fn split_offset(time: &str) -> Option<(&str, i64)> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse;
+    use super::*;
 
     #[test]
     fn accepted_forms() {
@@ -106,6 +128,29 @@ mod tests {
         );
         assert_eq!(parse("2000-03-01"), Some(951_868_800));
         assert_eq!(parse("2024-02-29"), Some(1_709_164_800));
+    }
+
+    #[test]
+    fn next_month_starts() {
+        let at = |t: &str| parse(t).unwrap();
+        assert_eq!(
+            start_of_next_month(at("2023-04-20T05:22:03")),
+            at("2023-05-01")
+        );
+        assert_eq!(
+            start_of_next_month(at("2023-12-31T23:59:59")),
+            at("2024-01-01")
+        );
+        assert_eq!(start_of_next_month(at("2024-02-01")), at("2024-03-01"));
+        assert_eq!(
+            start_of_next_month(at("1969-12-31T12:00:00")),
+            at("1970-01-01")
+        );
+        assert_eq!(start_of_next_month(at("1900-02-10")), at("1900-03-01"));
+        for days in -800_000..800_000i64 {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
     }
 
     #[test]

@@ -1,13 +1,13 @@
 //! verso: an incremental build system that turns a poetry collection with
 //! semantic embeddings into a flat-HTML website.
 
-pub mod engine;
 pub mod check;
 pub mod cli;
 pub mod config;
 pub mod corpus;
 pub mod date;
 pub mod derive;
+pub mod engine;
 pub mod error;
 pub mod fixture;
 pub mod progress;

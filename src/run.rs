@@ -1,8 +1,8 @@
 //! The commands: configuration and flags in, work done, an exit code out.
 
-use crate::engine::{self, Options};
 use crate::cli::{BuildArgs, Cli, Command, CommonArgs, ProgressArg, StatusArgs};
 use crate::config::{Config, Overrides};
+use crate::engine::{self, Options};
 use crate::error::{Error, IoContext, Result};
 use crate::progress::{Mode, Progress};
 use std::path::{Path, PathBuf};

@@ -1,6 +1,9 @@
 //! Chronological order (time, then position in poems.json), each poem's
-//! chronological page, and its timeline share as whole bar cells.
+//! chronological page, and its timeline share as whole bar cells. The bars
+//! end at the start of the month after the newest poem's (`end = "month"`),
+//! or at the newest poem (`end = "newest"`).
 
+use crate::config::TimelineEnd;
 use crate::corpus::Corpus;
 
 /// Cells in a timeline bar.
@@ -17,7 +20,7 @@ pub struct Timeline {
 }
 
 impl Timeline {
-    pub fn new(corpus: &Corpus) -> Self {
+    pub fn new(corpus: &Corpus, end: TimelineEnd) -> Self {
         let poems = &corpus.poems;
         let mut order: Vec<u32> = (0..poems.len() as u32).collect();
         order.sort_by_key(|&r| (poems[r as usize].time, poems[r as usize].position));
@@ -26,7 +29,11 @@ impl Timeline {
             position[r as usize] = i as u32 + 1;
         }
         let first = poems.iter().map(|p| p.time).min().unwrap_or(0);
-        let last = poems.iter().map(|p| p.time).max().unwrap_or(0);
+        let newest = poems.iter().map(|p| p.time).max().unwrap_or(0);
+        let last = match end {
+            TimelineEnd::Month => crate::date::start_of_next_month(newest),
+            TimelineEnd::Newest => newest,
+        };
         let filled = poems
             .iter()
             .map(|p| {
@@ -94,7 +101,7 @@ mod tests {
                 poem(4, 3, 50),
             ],
         };
-        let t = Timeline::new(&corpus);
+        let t = Timeline::new(&corpus, TimelineEnd::Newest);
         assert_eq!(t.order, vec![1, 3, 2, 0]);
         assert_eq!(t.position, vec![4, 1, 3, 2]);
         assert_eq!(t.filled, vec![83, 0, 83, 41]);
@@ -102,5 +109,37 @@ mod tests {
         assert_eq!(t.page_of(3, 3), 1);
         assert_eq!(t.page_count(3), 2);
         assert_eq!((percent(0), percent(41), percent(83)), (0, 49, 100));
+    }
+
+    #[test]
+    fn month_end_keeps_the_bars_within_the_newest_month() {
+        let day = 86_400;
+        // 1970-01-01 … 1970-01-21; the bars end on 1970-02-01 (day 31).
+        let base = Corpus {
+            poems: vec![poem(1, 0, 0), poem(2, 1, 10 * day), poem(3, 2, 20 * day)],
+        };
+        let t = Timeline::new(&base, TimelineEnd::Month);
+        assert_eq!(
+            t.filled,
+            vec![0, (10 * 83 / 31) as u8, (20 * 83 / 31) as u8]
+        );
+        // A poem added within January moves no other bar …
+        let mut within = base.clone();
+        within.poems.push(poem(4, 3, 30 * day));
+        let w = Timeline::new(&within, TimelineEnd::Month);
+        assert_eq!(w.filled[..3], t.filled[..]);
+        // … one in February moves them all (the end is now 1 March, day 59).
+        let mut after = base.clone();
+        after.poems.push(poem(4, 3, 40 * day));
+        let a = Timeline::new(&after, TimelineEnd::Month);
+        assert_eq!(a.filled[1], (10 * 83 / 59) as u8);
+        // "newest": the newest poem ends the bar, and equal times give 0.
+        let n = Timeline::new(&base, TimelineEnd::Newest);
+        assert_eq!(n.filled, vec![0, 41, 83]);
+        let same = Corpus {
+            poems: vec![poem(1, 0, 5), poem(2, 1, 5)],
+        };
+        assert_eq!(Timeline::new(&same, TimelineEnd::Newest).filled, vec![0, 0]);
+        assert_eq!(Timeline::new(&same, TimelineEnd::Month).filled, vec![0, 0]);
     }
 }

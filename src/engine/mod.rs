@@ -337,12 +337,13 @@ pub fn prepare(
             h.update(renderer.template_hash(name).as_bytes());
         }
         let shape = format!(
-            "{}|{}|{}|{}|{}",
+            "{}|{}|{}|{}|{}|{:?}",
             config.poems_per_page,
             config.pages_per_poem,
             config.storage_limit_gb,
             config.chronological_per_page,
-            config.seed
+            config.seed,
+            config.timeline_end
         );
         h.update(shape.as_bytes());
         for (rel, hash) in &media.hashes {
@@ -511,6 +512,7 @@ fn layout(config: &Config, pages_per_poem: usize) -> Layout {
         pages_per_poem,
         chronological_per_page: config.chronological_per_page,
         seed: config.seed,
+        timeline_end: config.timeline_end,
     }
 }
 

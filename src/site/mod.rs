@@ -145,6 +145,7 @@ pub struct Layout {
     pub pages_per_poem: usize,
     pub chronological_per_page: usize,
     pub seed: u64,
+    pub timeline_end: crate::config::TimelineEnd,
 }
 
 /// Everything a page is made from.
@@ -251,7 +252,7 @@ impl<'a> Site<'a> {
         layout: Layout,
         media: &'a MediaFiles,
     ) -> Site<'a> {
-        let timeline = Timeline::new(corpus);
+        let timeline = Timeline::new(corpus, layout.timeline_end);
         let entry_template = *renderer.template_hash("entry");
         let mut site = Site {
             corpus,

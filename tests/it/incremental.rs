@@ -91,25 +91,96 @@ fn one_embedding_changed() {
     );
 }
 
+/// Append poem 41, dated `date` (`None`: the newest poem's month, after it),
+/// with the vector of the poem in row 10.
+fn append_poem(d: &Path, date: Option<&str>) {
+    edit_poems(d, |p| {
+        let newest = p
+            .iter()
+            .map(|poem| poem["creation_date"].as_str().unwrap().to_string())
+            .max()
+            .unwrap();
+        // The last second of the newest poem's month's 28th day, or the
+        // newest time itself when that is later.
+        let within = format!("{}-28T23:59:59", &newest[..7]).max(newest);
+        let mut poem = p[0].clone();
+        poem["poem_index"] = json!(41);
+        poem["creation_date"] = json!(date.map_or(within, str::to_string));
+        poem["content"] = json!("a new poem about the river and the stone");
+        poem.as_object_mut().unwrap().remove("attachments");
+        p.push(poem);
+    });
+    edit_embeddings(d, |e| {
+        let mut v = e[10].clone();
+        v["id"] = json!(41);
+        e.push(v);
+    });
+}
+
 #[test]
-fn a_poem_added_as_the_newest() {
-    assert!(
-        writes_only_what_changed(|d| {
-            edit_poems(d, |p| {
-                let mut poem = p[0].clone();
-                poem["poem_index"] = json!(41);
-                poem["creation_date"] = json!("2030-01-01T00:00:00");
-                poem["content"] = json!("a new poem about the river and the stone");
-                poem.as_object_mut().unwrap().remove("attachments");
-                p.push(poem);
-            });
-            edit_embeddings(d, |e| {
-                let mut v = e[10].clone();
-                v["id"] = json!(41);
-                e.push(v);
-            });
-        }) > 0
+fn a_poem_added_as_the_newest_in_a_new_month() {
+    assert!(writes_only_what_changed(|d| append_poem(d, Some("2030-01-01T00:00:00"))) > 0);
+}
+
+#[test]
+fn a_poem_added_within_the_newest_month() {
+    assert!(writes_only_what_changed(|d| append_poem(d, None)) > 0);
+}
+
+/// The timeline bar's filled cells of every entry on a chronological page,
+/// by poem anchor.
+fn bars(site: &Path) -> std::collections::BTreeMap<String, usize> {
+    let mut out = std::collections::BTreeMap::new();
+    walk(
+        &site.join("chronological"),
+        &site.join("chronological"),
+        &mut |_, path| {
+            let text = std::fs::read_to_string(path).unwrap();
+            for part in text.split("id=\"poem-").skip(1) {
+                let id = part[..part.find('"').unwrap()].to_string();
+                let bar = &part[part.find("timeline bar").unwrap()..];
+                let bar = &bar[..bar.find('\n').unwrap()];
+                out.insert(id, bar.matches('═').count());
+            }
+        },
     );
+    out
+}
+
+#[test]
+fn bars_move_only_when_a_poem_opens_a_new_month() {
+    let dir = temp();
+    let d = dir.path().join("c");
+    small_collection(&d, 40, 29);
+    build(&d);
+    let before = bars(&d.join("site"));
+    assert!(before.values().any(|&n| n > 0));
+    // Within the newest month: no other bar moves.
+    append_poem(&d, None);
+    build(&d);
+    let within = bars(&d.join("site"));
+    for (id, cells) in &before {
+        assert_eq!(within[id], *cells, "poem {id}'s bar moved");
+    }
+    assert!(within["0041"] < 83, "the bars end after the newest poem");
+    // In a new month: the end moves, and the bars with it.
+    edit_poems(&d, |p| {
+        p.last_mut().unwrap()["creation_date"] = json!("2031-06-01T00:00:00")
+    });
+    build(&d);
+    let later = bars(&d.join("site"));
+    assert!(before.iter().filter(|(id, n)| later[*id] != **n).count() > 5);
+    // "newest" is the original rule: the newest poem's bar is full.
+    let c = std::fs::read_to_string(d.join("verso.toml")).unwrap();
+    std::fs::write(
+        d.join("verso.toml"),
+        format!("{c}\n[timeline]\nend = \"newest\"\n"),
+    )
+    .unwrap();
+    build(&d);
+    let newest = bars(&d.join("site"));
+    assert_eq!(newest["0041"], 83);
+    assert_matches_clean_build(&d);
 }
 
 #[test]
