@@ -74,6 +74,9 @@ fn pages(c: &mut Criterion) {
             .map_err(|e| verso::error::Error::io(p, e))
     })
     .unwrap();
+    let timeline =
+        verso::derive::timeline::Timeline::new(&col.corpus, verso::config::TimelineEnd::Month);
+    let code = verso::engine::rule::Code::compiled();
     let site = || {
         Site::new(
             &col.corpus,
@@ -81,8 +84,10 @@ fn pages(c: &mut Criterion) {
             &neighbours,
             &colours,
             &[],
+            &timeline,
             layout.clone(),
             &media,
+            code,
         )
     };
     let mut group = c.benchmark_group("pages");

@@ -121,11 +121,10 @@ pub fn check(site: &Path, cache: Option<&Path>) -> Result<Report> {
 
 /// Every recorded file exists and has its recorded hash.
 fn check_records(site: &Path, cache: &Path) -> Result<Vec<String>> {
-    let Some(lock) = store::CacheLock::acquire(cache, false)? else {
+    let Some((_store, records)) = Store::open_read_only(cache)? else {
         return Ok(Vec::new());
     };
-    let opened = Store::open(lock)?;
-    let mut records: Vec<(&String, &store::Record)> = opened.records.iter().collect();
+    let mut records: Vec<(&String, &store::Record)> = records.iter().collect();
     records.sort_by(|a, b| a.0.cmp(b.0));
     Ok(records
         .par_iter()

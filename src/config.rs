@@ -3,7 +3,7 @@
 //! file's folder, and command-line overrides applied on top.
 
 use crate::error::{Error, InputError, Location, Result};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// The seven semantic colours in SPEC's order (ties resolve in this order).
@@ -12,7 +12,7 @@ pub const COLOUR_HEX: [&str; 7] = [
     "#dc3c3c", "#3c78dc", "#3cb45a", "#8c3cc8", "#e68c3c", "#c8b428", "#787878",
 ];
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawConfig {
     pub poems: String,
@@ -52,7 +52,7 @@ impl Default for RawConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Pages {
     pub poems_per_page: i64,
@@ -72,7 +72,7 @@ impl Default for Pages {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct WordCloud {
     pub max_words: i64,
@@ -97,7 +97,7 @@ impl Default for WordCloud {
 }
 
 /// Association words per colour; `None` keeps the built-in list.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Colours {
     pub red: Option<Vec<String>>,
@@ -156,7 +156,7 @@ impl Colours {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct TimelineSettings {
     pub end: String,
@@ -171,7 +171,7 @@ impl Default for TimelineSettings {
 }
 
 /// Where the timeline bars end (SPEC, *Chronological order*).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum TimelineEnd {
     /// The first instant (UTC) of the month after the newest poem's month:
     /// a poem added within that month moves no other bar.
@@ -180,7 +180,7 @@ pub enum TimelineEnd {
     Newest,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct BuildSettings {
     pub threads: i64,
@@ -196,7 +196,7 @@ impl Default for BuildSettings {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ProgressSettings {
     pub update_hz: i64,
@@ -215,6 +215,9 @@ impl Default for ProgressSettings {
 /// The validated configuration with absolute paths.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// The file as written (relative paths, every key): what the root's
+    /// fingerprint holds of the configuration.
+    pub raw: RawConfig,
     pub file: PathBuf,
     pub root: PathBuf,
     pub poems: PathBuf,
@@ -334,6 +337,7 @@ impl Config {
         let embeddings =
             optional(&raw.embeddings).filter(|p| p.exists() || raw.embeddings != "embeddings.json");
         let config = Config {
+            raw: raw.clone(),
             file: file.to_path_buf(),
             poems: resolve(&raw.poems),
             embeddings,

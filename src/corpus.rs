@@ -71,7 +71,7 @@ impl Poem {
 
 /// The poems sorted by `poem_index`, so that "ties by ascending poem_index"
 /// is "the lower row wins" in every kernel.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Corpus {
     pub poems: Vec<Poem>,
 }

@@ -92,6 +92,7 @@ fn build_command(args: BuildArgs) -> Result<i32> {
         force: args.force,
         summary_json: args.summary_json,
         changes: args.changes,
+        ..Options::default()
     };
     let summary = engine::build(config, &options, &progress, &cancel)?;
     print!("{}", engine::summary_text(&summary));

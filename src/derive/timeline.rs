@@ -9,7 +9,7 @@ use crate::corpus::Corpus;
 /// Cells in a timeline bar.
 pub const BAR_CELLS: usize = 83;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Timeline {
     /// Rows in chronological order.
     pub order: Vec<u32>,

@@ -4,10 +4,11 @@
 use super::words::tokens;
 use crate::corpus::Corpus;
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 /// One word's use across the collection.
-#[derive(Debug, Default, Clone, PartialEq)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WordUse {
     /// Occurrences in all poems.
     pub count: u64,
@@ -15,7 +16,7 @@ pub struct WordUse {
     pub poems: Vec<u32>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Vocabulary {
     pub words: HashMap<String, WordUse>,
 }

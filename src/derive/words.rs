@@ -318,35 +318,29 @@ pub struct WordRanking {
     pub central: u32,
 }
 
-/// Each word's ranking; `None` for a word without a vector.
+/// Each word's ranking, from its vector.
 pub fn rank_words(
-    cloud: &[&CloudWord],
-    words: &WordVectors,
+    word_vectors: &[&[f32]],
     vectors: &Matrix,
     anchors: &Anchors,
     word_poems: usize,
-) -> Vec<Option<WordRanking>> {
-    use rayon::prelude::*;
-    let word_vectors: Vec<Option<Vec<f32>>> =
-        cloud.par_iter().map(|w| words.get(&w.word)).collect();
-    let queries: Vec<&[f32]> = word_vectors.iter().flatten().map(Vec::as_slice).collect();
-    let mut scores = score_many(vectors, &queries).into_iter();
+) -> Vec<WordRanking> {
+    let scores = score_many(vectors, word_vectors);
     word_vectors
         .iter()
-        .map(|v| {
-            let v = v.as_ref()?;
-            let scores = scores.next().expect("one score list per query");
+        .zip(scores)
+        .map(|(v, scores)| {
             let poems = top_of(&scores, word_poems);
             let centroid = unit_mean(poems.iter().map(|&r| vectors.row(r as usize)), vectors.dim);
             let central = match centroid {
                 Some(c) => poems[rank_against(&subset(vectors, &poems), &c, 1)[0] as usize],
                 None => poems[0],
             };
-            Some(WordRanking {
+            WordRanking {
                 colour: nearest(v, anchors),
                 poems,
                 central,
-            })
+            }
         })
         .collect()
 }

@@ -100,7 +100,7 @@ fn build_one(
         rewrite,
         ..
     } = *job;
-    let anatomy = site.render(target, buf)?;
+    let trace = site.render(target, buf)?;
     let hash = *blake3::hash(buf).as_bytes();
     let size = buf.len() as u64;
     let path = out.join(&target.path);
@@ -123,7 +123,7 @@ fn build_one(
         hash,
         seen,
     };
-    store.record(&target.path, &record, &anatomy)?;
+    store.record(&target.path, &record, &trace)?;
     let mut o = outcome.lock().unwrap();
     let family = target.family as usize;
     if same_bytes {

@@ -1,603 +1,357 @@
-//! The build, in SPEC's eight stages: load and validate → embeddings →
-//! rankings and chains → colours and word cloud → plan → write pages → sweep
-//! → summary. Every check of the input happens in stages 1–2, before the
-//! output folder or the cache is written.
+//! The incremental engine. A build is SPEC's eight stages, each a short
+//! step below; every artefact it derives is a rule instance (`rule.rs` has
+//! the table of rules and their fields) memoised by one memo (`memo.rs`).
+//!
+//! | stage | step | rules (`rules.rs`, `site/`) |
+//! | --- | --- | --- |
+//! | 1 load and validate | `load` | templates, `corpus`, `root` (the no-op shortcut) |
+//! | 2 embeddings | `embeddings` | `vectors`, `word embeddings`, `colour embeddings` |
+//! | 3 rankings and chains | `neighbours` | `neighbours` |
+//! | 4 colours and word cloud | `words` | `vocabulary`, `cloud`, `word vector`, `colours`, `word page`, `timeline` |
+//! | 5 plan | `plan` | `entry`, `page` (keys compared with the records) |
+//! | 6 write pages | `write` | the executor (`exec.rs`) |
+//! | 7 sweep | `finish` | orphans (`sweep.rs`), pruning, the memo file |
+//! | 8 summary | `summary.rs` | |
+//!
+//! Every check of the input happens in stages 1–2, before the output folder
+//! or the store is written. `status` runs stages 1–5 on a copy of the store.
 
 pub mod exec;
+pub mod explain;
 pub mod files;
+pub mod inputs;
+pub mod memo;
+pub mod rule;
+pub mod rules;
 pub mod status;
 pub mod store;
+pub mod summary;
 pub mod sweep;
-mod word_data;
 
 use crate::config::Config;
-use crate::corpus::{self, Corpus};
-use crate::derive::words::WordPage;
+use crate::corpus::Corpus;
+use crate::derive::timeline::Timeline;
 use crate::derive::Neighbours;
 use crate::error::{Error, IoContext, Result};
 use crate::progress::Progress;
 use crate::render::Renderer;
-use crate::site::entry::{EntryView, Placement, Variant};
-use crate::site::{Family, Layout, MediaFiles, Site, Target};
-use crate::vectors::{self, Embeddings, Matrix};
+use crate::site::{entry, Family, Layout, MediaFiles, Site, Target};
+use inputs::Inputs;
+use memo::{Memo, MemoFile};
 use rayon::prelude::*;
-use serde::Serialize;
+use rule::{Code, Fingerprint, Rule};
+use rules::{Context, WordData};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use store::{CacheLock, FileHash, Memo, Record, Store};
-use word_data::{Companions, WordData};
+use std::sync::{Arc, Mutex};
+use store::{CacheLock, Record, Store};
+use summary::{counts, no_families, write_reports, Reports};
+pub use summary::{summary_text, Summary};
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// Ignore the cache: recompute and rewrite everything.
     pub force: bool,
     pub summary_json: Option<PathBuf>,
     pub changes: Option<PathBuf>,
+    /// The rules' code identities (the compiled ones, but in tests).
+    pub code: Code,
 }
 
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
-pub struct FamilyCounts {
-    pub written: usize,
-    pub up_to_date: usize,
-    pub removed: usize,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Summary {
-    pub families: Families,
-    /// Pages rendered (written, or rendered and found identical on disk).
-    pub rendered: usize,
-    pub interrupted: bool,
-    /// Targets an interrupted build did not reach.
-    pub left: usize,
-    pub stages: Vec<StageTime>,
-    pub seconds: f64,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct StageTime {
-    pub stage: &'static str,
-    pub seconds: f64,
-}
-
-impl Summary {
-    fn new(
-        families: Families,
-        rendered: usize,
-        interrupted: bool,
-        left: usize,
-        progress: &Progress,
-    ) -> Summary {
-        let stages = progress
-            .stage_seconds
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|&(stage, seconds)| StageTime { stage, seconds })
-            .collect();
-        Summary {
-            families,
-            rendered,
-            interrupted,
-            left,
-            stages,
-            seconds: progress.started.elapsed().as_secs_f64(),
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            force: false,
+            summary_json: None,
+            changes: None,
+            code: Code::compiled().clone(),
         }
     }
-
-    pub fn written(&self) -> usize {
-        self.families.values().map(|f| f.written).sum()
-    }
-    pub fn up_to_date(&self) -> usize {
-        self.families.values().map(|f| f.up_to_date).sum()
-    }
-    pub fn removed(&self) -> usize {
-        self.families.values().map(|f| f.removed).sum()
-    }
 }
 
-/// Everything derived from the inputs, before planning.
-pub struct Prepared {
-    /// What the memo will say once this build completes.
-    pub memo: Memo,
-    /// The previous build stopped before its sweep (stray temporaries possible).
-    pub unfinished: bool,
-    /// Digest of every input (see `Memo::inputs`).
-    pub inputs: [u8; 32],
-    /// Nothing changed since the last completed build: stages 3–7 are skipped.
-    pub unchanged: bool,
+/// One build's (or status's) state between its steps.
+pub struct Engine<'p> {
     pub config: Config,
-    pub corpus: Corpus,
+    pub memo: Memo,
+    pub inputs: Inputs,
+    pub progress: &'p Progress,
+    force: bool,
+    /// `status`: the store is a read-only copy, and no trace is written.
+    read_only: bool,
+    lock: Mutex<Option<CacheLock>>,
+    /// The records, once the store is open.
+    records: Mutex<Option<HashMap<String, Record>>>,
+    /// The previous build stopped before its sweep (stray temporaries possible).
+    unfinished: bool,
+}
+
+/// Everything pages are made from (stages 1–4).
+pub struct Prepared {
+    pub corpus: Arc<Corpus>,
     pub renderer: Renderer,
-    pub store: Option<Store>,
-    pub records: HashMap<String, Record>,
-    pub neighbours: Neighbours,
-    pub word_data_colours: Vec<u8>,
-    pub words: Vec<WordPage>,
+    pub neighbours: Arc<Neighbours>,
+    pub words: WordData,
+    pub timeline: Arc<Timeline>,
     pub layout: Layout,
     pub media: MediaFiles,
-}
-
-/// Content hashes of input files, reusing the memo's when a file's size and
-/// modification time are unchanged (as git's index does).
-struct FileHasher {
-    known: Vec<FileHash>,
-    seen: std::sync::Mutex<Vec<FileHash>>,
-}
-
-impl FileHasher {
-    fn hash(&self, path: &Path) -> Result<blake3::Hash> {
-        let meta = match std::fs::metadata(path) {
-            Ok(m) => m,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return vectors::read_input(path)
-                    .map(|_| unreachable!("a missing file cannot be read"))
-            }
-            Err(e) => return Err(Error::io(path, e)),
-        };
-        let modified = meta.modified().at(path)?;
-        let since_epoch = modified
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
-        let stamp = (since_epoch.as_secs() as i64, since_epoch.subsec_nanos());
-        let name = path.to_string_lossy().into_owned();
-        let entry = |hash: [u8; 32]| FileHash {
-            path: name.clone(),
-            len: meta.len(),
-            modified: stamp,
-            hash,
-        };
-        if let Some(k) = self
-            .known
-            .iter()
-            .find(|k| k.path == name && k.len == meta.len() && k.modified == stamp)
-        {
-            self.seen.lock().unwrap().push(k.clone());
-            return Ok(blake3::Hash::from(k.hash));
-        }
-        let mut h = blake3::Hasher::new();
-        h.update_mmap_rayon(path).at(path)?;
-        let hash = h.finalize();
-        // A file modified within the last two seconds may change again with
-        // the same stamp on a coarse clock; it is not remembered.
-        let recent = std::time::SystemTime::now()
-            .duration_since(modified)
-            .map_or(true, |d| d.as_secs() < 2);
-        if !recent {
-            self.seen.lock().unwrap().push(entry(*hash.as_bytes()));
-        }
-        Ok(hash)
-    }
-}
-
-fn key(parts: &[&[u8]]) -> blake3::Hash {
-    let mut h = blake3::Hasher::new();
-    for p in parts {
-        h.update(&(p.len() as u64).to_le_bytes());
-        h.update(p);
-    }
-    h.finalize()
-}
-
-/// Stages 1–4. `persist`: create the cache and store derived data in it
-/// (a build), or only read it (status). Nothing in the cache is written, and
-/// the store is not even opened, until every input has passed validation.
-pub fn prepare(
-    config: Config,
-    options: &Options,
-    progress: &Progress,
-    persist: bool,
-    cancel: &AtomicBool,
-) -> Result<Prepared> {
-    // The lock comes first, so a second build stops before doing anything.
-    let lock = CacheLock::acquire(&config.cache, false)?;
-    let memo = match (&lock, options.force) {
-        (Some(_), false) => Memo::read(&config.cache),
-        _ => Memo::default(),
-    };
-    let unfinished = config.cache.join(store::UNFINISHED).exists();
-    let files = FileHasher {
-        known: memo.files.clone(),
-        seen: Default::default(),
-    };
-
-    progress.stage(1, "load and validate");
-    // Read once: parsed here, hashed for the inputs digest.
-    let poems_bytes = corpus::read(&config.poems)?;
-    let poems_hash = blake3::hash(&poems_bytes);
-    let corpus = corpus::parse(&config.poems, &poems_bytes, &config.media)?;
-    drop(poems_bytes);
-    let renderer = Renderer::new(config.templates.as_deref())?;
-    progress.note(&format!("{} poems", corpus.poems.len()));
-
-    progress.stage(2, "embeddings");
-    let indices: Vec<u8> = corpus
-        .poems
-        .iter()
-        .flat_map(|p| p.index.to_le_bytes())
-        .collect();
-    let contents = key(&corpus
-        .poems
-        .iter()
-        .map(|p| p.content.as_bytes())
-        .collect::<Vec<_>>());
-    let lexical = config.embeddings.is_none();
-    let vectors_id = match &config.embeddings {
-        Some(path) => key(&[b"model", files.hash(path)?.as_bytes(), &indices]),
-        None => {
-            progress.note("no embeddings file: using the built-in lexical embedder (hashed TF-IDF of the words)");
-            key(&[b"lexical", contents.as_bytes(), &indices])
-        }
-    };
-    let mut matrix: Option<Matrix> = None;
-    let (dim, warnings) = match memo
-        .vectors
-        .clone()
-        .filter(|(id, _, _)| id == vectors_id.as_bytes())
-    {
-        Some((_, dim, warnings)) => (dim, warnings),
-        None => {
-            let (m, warnings) = load_vectors(&config, &corpus)?;
-            let dim = m.dim;
-            matrix = Some(m);
-            (dim, warnings)
-        }
-    };
-    for w in &warnings {
-        progress.warn(&format!("warning: {w}"));
-    }
-    let companion_file = |path: &Option<PathBuf>, name: &str| -> Result<Option<blake3::Hash>> {
-        match path {
-            Some(p) if lexical => {
-                progress.warn(&format!(
-                    "warning: {} is ignored: {name} embeddings are not mixed with the lexical embedder",
-                    p.display()
-                ));
-                Ok(None)
-            }
-            Some(p) => files.hash(p).map(Some),
-            None => Ok(None),
-        }
-    };
-    let word_file = companion_file(&config.word_embeddings, "word")?;
-    let colour_file = companion_file(&config.color_embeddings, "colour")?;
-    let rules = format!(
-        "{}|{}|{}|{}|{:?}|{:?}",
-        config.max_words,
-        config.min_occurrences,
-        config.min_word_length,
-        config.word_poems,
-        config.stop_words,
-        config.colour_words
-    );
-    let none = blake3::Hash::from([0; 32]);
-    let words_key = key(&[
-        b"words",
-        vectors_id.as_bytes(),
-        contents.as_bytes(),
-        rules.as_bytes(),
-        word_file.unwrap_or(none).as_bytes(),
-        colour_file.unwrap_or(none).as_bytes(),
-    ]);
-    // Companions are parsed (and so validated) unless these very files passed before.
-    let parse_companions = || -> Result<Companions> {
-        let parse =
-            |path: &Option<PathBuf>, file: Option<blake3::Hash>| -> Result<Option<Embeddings>> {
-                match (path, file) {
-                    (Some(p), Some(_)) => {
-                        let e = vectors::load(p)?;
-                        vectors::check_dimension(p, &e, dim)?;
-                        Ok(Some(e))
-                    }
-                    _ => Ok(None),
-                }
-            };
-        Ok(Companions {
-            words: parse(&config.word_embeddings, word_file)?,
-            colours: parse(&config.color_embeddings, colour_file)?,
-        })
-    };
-    let mut companions = match memo.words {
-        Some(k) if k == *words_key.as_bytes() => None,
-        _ => Some(parse_companions()?),
-    };
-
-    // Validation is over: from here on the cache may be created and written.
-    let lock = match lock {
-        Some(l) => Some(l),
-        None => CacheLock::acquire(&config.cache, persist)?,
-    };
-    let (store, records) = match lock {
-        Some(lock) => {
-            let opened = Store::open(lock)?;
-            if let Some(w) = &opened.warning {
-                progress.warn(w);
-            }
-            let records = if options.force {
-                HashMap::new()
-            } else {
-                opened.records
-            };
-            (Some(opened.store), records)
-        }
-        None => (None, HashMap::new()),
-    };
-    let media = MediaFiles::new(config.media.clone(), &corpus, |path| files.hash(path))?;
-    // Every input of the build: when it equals the last completed build's
-    // and every recorded file is in place, no target can be stale.
-    let inputs = {
-        let mut h = blake3::Hasher::new();
-        h.update(env!("CARGO_PKG_VERSION").as_bytes());
-        h.update(poems_hash.as_bytes());
-        h.update(vectors_id.as_bytes());
-        h.update(words_key.as_bytes());
-        for (name, _) in crate::render::BUILT_IN {
-            h.update(renderer.template_hash(name).as_bytes());
-        }
-        let shape = format!(
-            "{}|{}|{}|{}|{}|{:?}",
-            config.poems_per_page,
-            config.pages_per_poem,
-            config.storage_limit_gb,
-            config.chronological_per_page,
-            config.seed,
-            config.timeline_end
-        );
-        h.update(shape.as_bytes());
-        for (rel, hash) in &media.hashes {
-            h.update(rel.as_bytes());
-            h.update(hash.as_bytes());
-        }
-        *h.finalize().as_bytes()
-    };
-    let unchanged = persist
-        && !options.force
-        && !unfinished
-        && memo.inputs == Some((inputs, records.len()))
-        && records.par_iter().all(|(path, r)| {
-            matches!(
-                files::state(&config.output.join(path), r),
-                files::FileState::Intact(_)
-            )
-        });
-    if unchanged {
-        return Ok(Prepared {
-            memo,
-            unfinished,
-            inputs,
-            unchanged,
-            layout: layout(&config, config.pages_per_poem),
-            config,
-            corpus,
-            renderer,
-            store,
-            records,
-            neighbours: Neighbours {
-                similar: Vec::new(),
-                different: Vec::new(),
-            },
-            word_data_colours: Vec::new(),
-            words: Vec::new(),
-            media,
-        });
-    }
-    let cache = store.as_ref().filter(|_| !options.force);
-    let put = |k: &blake3::Hash, value: &dyn ErasedPut| -> Result<()> {
-        match (&store, persist) {
-            (Some(s), true) => value.put(s, k),
-            _ => Ok(()),
-        }
-    };
-    let matrix_key = key(&[b"matrix", vectors_id.as_bytes()]);
-    if let Some(m) = &matrix {
-        put(&matrix_key, m)?;
-    }
-    // Kept even by builds that do not read it: the next edit may need it.
-    if let Some(s) = &store {
-        s.keep_derived(&[*matrix_key.as_bytes()]);
-    }
-    let get_matrix = |matrix: &mut Option<Matrix>| -> Result<Matrix> {
-        if let Some(m) = matrix.take() {
-            return Ok(m);
-        }
-        if let Some(m) = cache.and_then(|s| s.derived::<Matrix>(&matrix_key)) {
-            return Ok(m);
-        }
-        let (m, _) = load_vectors(&config, &corpus)?;
-        put(&matrix_key, &m)?;
-        Ok(m)
-    };
-
-    stop_if_cancelled(cancel, store.as_ref())?;
-    progress.stage(3, "rankings and chains");
-    let mut pages_per_poem = config.pages_per_poem;
-    if config.storage_limit_gb > 0.0 {
-        pages_per_poem = pages_for_storage(&config, &corpus, &renderer)?;
-        progress.note(&format!(
-            "storage limit {} GB: {pages_per_poem} page(s) per poem",
-            config.storage_limit_gb
-        ));
-    }
-    let list_len = pages_per_poem * config.poems_per_page;
-    let neighbours_key = key(&[
-        b"neighbours",
-        vectors_id.as_bytes(),
-        &(list_len as u64).to_le_bytes(),
-    ]);
-    let mut loaded: Option<Matrix> = None;
-    let neighbours = match cache.and_then(|s| s.derived::<Neighbours>(&neighbours_key)) {
-        Some(n) => n,
-        None => {
-            let m = get_matrix(&mut matrix)?;
-            let n = Neighbours::compute(&m, list_len, list_len);
-            put(&neighbours_key, &n)?;
-            loaded = Some(m);
-            n
-        }
-    };
-
-    stop_if_cancelled(cancel, store.as_ref())?;
-    progress.stage(4, "colours and word cloud");
-    let word_data = match cache.and_then(|s| s.derived::<WordData>(&words_key)) {
-        Some(d) => {
-            // Its parts stay in the store for the next edit.
-            if let Some(s) = cache {
-                s.keep_derived(&d.parts);
-            }
-            d
-        }
-        None => {
-            let mut load = || -> Result<(Matrix, Companions)> {
-                let m = match loaded.take() {
-                    Some(m) => m,
-                    None => get_matrix(&mut matrix)?,
-                };
-                let companions = match companions.take() {
-                    Some(c) => c,
-                    None => parse_companions()?,
-                };
-                Ok((m, companions))
-            };
-            let sources = word_data::Sources {
-                config: &config,
-                corpus: &corpus,
-                vectors: key(&[
-                    b"word sources",
-                    vectors_id.as_bytes(),
-                    word_file.unwrap_or(none).as_bytes(),
-                    colour_file.unwrap_or(none).as_bytes(),
-                ]),
-            };
-            let access = word_data::Access {
-                cache,
-                keep: store.as_ref().filter(|_| persist),
-                load: &mut load,
-            };
-            let d = word_data::word_data(&sources, access)?;
-            put(&words_key, &d)?;
-            d
-        }
-    };
-    progress.note(&format!("{} words in the cloud", word_data.words.len()));
-    let next_memo = Memo {
-        vectors: Some((*vectors_id.as_bytes(), dim, warnings)),
-        words: Some(*words_key.as_bytes()),
-        entries: memo.entries,
-        inputs: None,
-        files: files.seen.into_inner().unwrap(),
-    };
-    Ok(Prepared {
-        memo: next_memo,
-        unfinished,
-        inputs,
-        unchanged: false,
-        layout: layout(&config, pages_per_poem),
-        config,
-        corpus,
-        renderer,
-        store,
-        records,
-        neighbours,
-        word_data_colours: word_data.colours,
-        words: word_data.words,
-        media,
-    })
-}
-
-fn layout(config: &Config, pages_per_poem: usize) -> Layout {
-    Layout {
-        poems_per_page: config.poems_per_page,
-        pages_per_poem,
-        chronological_per_page: config.chronological_per_page,
-        seed: config.seed,
-        timeline_end: config.timeline_end,
-    }
+    pub records: HashMap<String, Record>,
 }
 
 impl Prepared {
     /// The site these inputs make.
-    pub fn site(&self) -> Site<'_> {
+    pub fn site<'a>(&'a self, code: &'a Code) -> Site<'a> {
         Site::new(
             &self.corpus,
             &self.renderer,
             &self.neighbours,
-            &self.word_data_colours,
-            &self.words,
+            &self.words.colours.of_poems,
+            &self.words.words,
+            &self.timeline,
             self.layout.clone(),
             &self.media,
+            code,
         )
     }
 }
 
-/// Ctrl-C before the pages: stop between stages, keeping what was derived.
-fn stop_if_cancelled(cancel: &AtomicBool, store: Option<&Store>) -> Result<()> {
-    if cancel.load(Ordering::Relaxed) {
-        if let Some(s) = store {
-            s.flush()?;
-        }
-        return Err(Error::Interrupted);
-    }
-    Ok(())
-}
-
-/// Object-safe "store this value".
-trait ErasedPut {
-    fn put(&self, store: &Store, key: &blake3::Hash) -> Result<()>;
-}
-
-impl<T: Serialize> ErasedPut for T {
-    fn put(&self, store: &Store, key: &blake3::Hash) -> Result<()> {
-        store.put_derived(key, self)
-    }
-}
-
-/// Parse (or embed) and align the poems' vectors.
-fn load_vectors(config: &Config, corpus: &Corpus) -> Result<(Matrix, Vec<String>)> {
-    match &config.embeddings {
-        Some(path) => {
-            let parsed = vectors::load(path)?;
-            vectors::align(path, corpus, &parsed)
-        }
-        None => Ok((vectors::lexical(corpus), Vec::new())),
-    }
-}
-
-/// The most pages per poem whose similar and different pages, with the rest
-/// of the site, fit in `storage_limit_gb` (10⁹ bytes), estimated from the
-/// rendered size of every entry.
-fn pages_for_storage(config: &Config, corpus: &Corpus, renderer: &Renderer) -> Result<usize> {
-    let n = corpus.poems.len();
-    let place = Placement {
-        colour: 0,
-        filled: 0,
-        chronological_page: 1,
-    };
-    let entry_bytes: usize = corpus
-        .poems
-        .par_iter()
-        .map(|p| {
-            renderer
-                .entry(&EntryView::new(p, &place, Variant::Linked))
-                .map(|e| e.len())
+impl<'p> Engine<'p> {
+    /// Take the cache (a second build stops here) and read the memo file.
+    pub fn new(
+        config: Config,
+        options: &Options,
+        progress: &'p Progress,
+        read_only: bool,
+    ) -> Result<Engine<'p>> {
+        let lock = match read_only {
+            true => None,
+            false => CacheLock::acquire(&config.cache, false)?,
+        };
+        let stored = match options.force {
+            false => MemoFile::read(&config.cache),
+            true => MemoFile::default(),
+        };
+        let inputs = Inputs::new(stored.files.clone());
+        Ok(Engine {
+            unfinished: config.cache.join(store::UNFINISHED).exists(),
+            memo: Memo::new(options.code.clone(), stored, options.force),
+            inputs,
+            progress,
+            force: options.force,
+            read_only,
+            lock: Mutex::new(lock),
+            records: Mutex::new(None),
+            config,
         })
-        .sum::<Result<usize>>()?;
-    let average = entry_bytes / n.max(1) + 40;
-    let media: u64 = corpus
-        .poems
-        .iter()
-        .flat_map(|p| &p.attachments)
-        .map(|a| std::fs::metadata(config.media.join(&a.relative_path)).map_or(0, |m| m.len()))
-        .sum();
-    let page_overhead = 3_000;
-    let fixed = entry_bytes
-        + config.max_words * (config.word_poems * average + page_overhead)
-        + media as usize;
-    let budget = (config.storage_limit_gb * 1e9) as usize;
-    let per_page = 2 * n * ((config.poems_per_page + 1) * average + page_overhead);
-    let most = (n.saturating_sub(1)).div_ceil(config.poems_per_page).max(1);
-    Ok((budget.saturating_sub(fixed) / per_page.max(1)).clamp(1, most))
+    }
+
+    fn context(&self) -> Context<'_> {
+        Context {
+            memo: &self.memo,
+            config: &self.config,
+            inputs: &self.inputs,
+            progress: self.progress,
+        }
+    }
+
+    /// The root's fingerprint: every rule's code, the configuration, the
+    /// templates and every input file read (`files`, by path).
+    fn root(&self, renderer: &Renderer, files: &BTreeMap<String, blake3::Hash>) -> Fingerprint {
+        let mut fp = self.memo.fingerprint(Rule::Root, "root");
+        for rule in Rule::ALL {
+            fp = fp.input(format!("code of {}", rule.name()), self.memo.code.of(rule));
+        }
+        fp = fp
+            .settings("verso.toml", &self.config.raw)
+            .setting("embeddings file present", &self.config.embeddings.is_some());
+        for (name, _) in crate::render::BUILT_IN {
+            fp = fp.input(format!("template {name}"), *renderer.template_hash(name));
+        }
+        for (path, hash) in files {
+            fp = fp.input(format!("file {path}"), *hash);
+        }
+        fp
+    }
+
+    /// The no-op shortcut: the root's key equals the last completed build's
+    /// (its files re-hashed through the stat cache) and every recorded file
+    /// is in place. Then the records, with the store open.
+    fn unchanged(&self, renderer: &Renderer) -> Result<Option<HashMap<String, Record>>> {
+        let Some((key, count)) = self.memo.stored.completed else {
+            return Ok(None);
+        };
+        let Some(root) = self.memo.stored_trace("root") else {
+            return Ok(None);
+        };
+        if self.force || self.unfinished || self.read_only || self.lock.lock().unwrap().is_none() {
+            return Ok(None);
+        }
+        let mut files = BTreeMap::new();
+        for (name, _, _) in &root.fields {
+            if let Some(path) = name.strip_prefix("file ") {
+                match self.inputs.hash(Path::new(path)) {
+                    Ok(hash) => files.insert(path.to_string(), hash),
+                    Err(_) => return Ok(None),
+                };
+            }
+        }
+        if *self.root(renderer, &files).key().as_bytes() != key {
+            return Ok(None);
+        }
+        let records = self.open_store()?;
+        let intact = records.len() == count
+            && records.par_iter().all(|(path, r)| {
+                matches!(
+                    files::state(&self.config.output.join(path), r),
+                    files::FileState::Intact(_)
+                )
+            });
+        Ok(intact.then_some(records))
+    }
+
+    /// Stages 1–4, or the records when nothing changed since the last
+    /// completed build.
+    pub fn prepare(&self, cancel: &AtomicBool) -> Result<Prepare> {
+        let progress = self.progress;
+        progress.stage(1, "load and validate");
+        let renderer = Renderer::new(self.config.templates.as_deref())?;
+        if let Some(records) = self.unchanged(&renderer)? {
+            return Ok(Prepare::Unchanged(records));
+        }
+        let cx = self.context();
+        let corpus = rules::corpus(&cx)?.get(&self.memo)?;
+        progress.note(&format!("{} poems", corpus.poems.len()));
+
+        progress.stage(2, "embeddings");
+        let vectors = rules::vectors(&cx, &corpus)?;
+        let word_embeddings = rules::companion(
+            &cx,
+            Rule::WordEmbeddings,
+            &self.config.word_embeddings,
+            &vectors,
+        )?;
+        let colour_embeddings = rules::companion(
+            &cx,
+            Rule::ColourEmbeddings,
+            &self.config.color_embeddings,
+            &vectors,
+        )?;
+        let media = MediaFiles::new(self.config.media.clone(), &corpus, |p| self.inputs.hash(p))?;
+        // Validation is over: from here on the cache may be created and written.
+        let records = self.open_store()?;
+        self.stop_if_cancelled(cancel)?;
+
+        progress.stage(3, "rankings and chains");
+        let mut pages_per_poem = self.config.pages_per_poem;
+        if self.config.storage_limit_gb > 0.0 {
+            pages_per_poem = rules::pages_for_storage(&self.config, &corpus, &renderer)?;
+            progress.note(&format!(
+                "storage limit {} GB: {pages_per_poem} page(s) per poem",
+                self.config.storage_limit_gb
+            ));
+        }
+        let list_len = pages_per_poem * self.config.poems_per_page;
+        let neighbours = rules::neighbours(&cx, &vectors, list_len)?.get(&self.memo)?;
+        self.stop_if_cancelled(cancel)?;
+
+        progress.stage(4, "colours and word cloud");
+        let words = rules::word_data(
+            &cx,
+            &corpus,
+            &vectors,
+            word_embeddings.as_ref(),
+            colour_embeddings.as_ref(),
+        )?;
+        progress.note(&format!("{} words in the cloud", words.words.len()));
+        let timeline = rules::timeline(&cx, &corpus)?.get(&self.memo)?;
+        Ok(Prepare::Changed(Box::new(Prepared {
+            corpus,
+            renderer,
+            neighbours,
+            words,
+            timeline,
+            layout: Layout {
+                poems_per_page: self.config.poems_per_page,
+                pages_per_poem,
+                chronological_per_page: self.config.chronological_per_page,
+                seed: self.config.seed,
+            },
+            media,
+            records,
+        })))
+    }
+
+    /// Open the store (a copy for `status`) and hand it to the memo, once;
+    /// the records, none under `--force`.
+    fn open_store(&self) -> Result<HashMap<String, Record>> {
+        let mut records = self.records.lock().unwrap();
+        if records.is_none() {
+            *records = Some(self.open_store_once()?);
+        }
+        Ok(records.clone().expect("opened just above"))
+    }
+
+    fn open_store_once(&self) -> Result<HashMap<String, Record>> {
+        if self.read_only {
+            return Ok(match Store::open_read_only(&self.config.cache)? {
+                Some((store, records)) => {
+                    self.memo.attach(store, false)?;
+                    records
+                }
+                None => HashMap::new(),
+            });
+        }
+        let lock = match self.lock.lock().unwrap().take() {
+            Some(lock) => lock,
+            None => CacheLock::acquire(&self.config.cache, true)?.expect("created"),
+        };
+        let opened = Store::open(lock)?;
+        if let Some(w) = &opened.warning {
+            self.progress.warn(w);
+        }
+        self.memo.attach(opened.store, opened.warning.is_some())?;
+        Ok(if self.force {
+            HashMap::new()
+        } else {
+            opened.records
+        })
+    }
+
+    fn store(&self) -> &Store {
+        self.memo
+            .store()
+            .expect("the store is open after validation")
+    }
+
+    /// Ctrl-C between stages: keep what was derived, stop.
+    fn stop_if_cancelled(&self, cancel: &AtomicBool) -> Result<()> {
+        if cancel.load(Ordering::Relaxed) {
+            self.save(None)?;
+            return Err(Error::Interrupted);
+        }
+        Ok(())
+    }
+
+    /// Flush the store, then write the memo file (so every trace it keeps
+    /// has its value in the store).
+    fn save(&self, completed: Option<([u8; 32], usize)>) -> Result<()> {
+        if self.read_only {
+            return Ok(());
+        }
+        if let Some(store) = self.memo.store() {
+            store.flush()?;
+        }
+        self.memo
+            .file_after(completed, self.inputs.seen())
+            .write(&self.config.cache)
+    }
+}
+
+/// What stages 1–4 found.
+pub enum Prepare {
+    Changed(Box<Prepared>),
+    /// No input changed: the records, all up to date.
+    Unchanged(HashMap<String, Record>),
 }
 
 /// Where a target stands against its record and its file.
@@ -630,173 +384,200 @@ pub fn build(
     progress: &Arc<Progress>,
     cancel: &AtomicBool,
 ) -> Result<Summary> {
-    let prepared = prepare(config, options, progress, true, cancel)?;
-    let mut prepared = prepared;
-    let store = prepared.store.take().expect("a build always has a store");
-    let mut memo = std::mem::take(&mut prepared.memo);
-    let Prepared {
-        config,
-        corpus,
-        records,
-        unfinished,
-        inputs,
-        unchanged,
-        ..
-    } = &prepared;
-    let (unfinished, inputs, unchanged) = (*unfinished, *inputs, *unchanged);
-    if unchanged {
-        let summary = unchanged_summary(records, progress);
-        write_reports(options, &summary, &[], &[])?;
-        return Ok(summary);
-    }
-
-    stop_if_cancelled(cancel, Some(&store))?;
-    progress.stage(5, "plan");
-    let site = prepared.site();
-    let targets = site.plan();
-    let out = &config.output;
-    let checks: Vec<Check> = targets.par_iter().map(|t| check(t, records, out)).collect();
-    let mut stale: Vec<&Target> = Vec::new();
-    for (target, check) in targets.iter().zip(checks) {
-        match check {
-            Check::Stale => stale.push(target),
-            Check::UpToDate => {}
-            Check::Refreshed(record) => store.refresh(&target.path, &record)?,
-        }
-    }
-    let mut families = no_families();
-    for t in &targets {
-        counts(&mut families, t.family).up_to_date += 1;
-    }
-    for t in &stale {
-        counts(&mut families, t.family).up_to_date -= 1;
-        progress.add_to_total(t.family, 1);
-    }
-    progress.note(&format!(
-        "{} targets, {} to build",
-        targets.len(),
-        stale.len()
-    ));
-
-    stop_if_cancelled(cancel, Some(&store))?;
-    progress.stage(6, "write pages");
-    let marker = config.cache.join(store::UNFINISHED);
-    if !stale.is_empty() {
-        std::fs::write(&marker, b"").at(&marker)?;
-    }
-    let outcome = {
-        let _drawer = (!stale.is_empty()).then(|| {
-            let labels: Vec<String> = corpus.poems.iter().map(|p| p.first_words(24)).collect();
-            progress.draw(Arc::new(labels))
-        });
-        let job = exec::Job {
-            site: &site,
-            records,
-            store: &store,
-            out,
-            progress,
-            cancel,
-            checkpoint: config.checkpoint_interval,
-            rewrite: options.force,
-        };
-        exec::execute(&job, &stale)
+    let engine = Engine::new(config, options, progress, false)?;
+    let reports = Reports {
+        summary_json: options.summary_json.as_ref(),
+        changes: options.changes.as_ref(),
     };
+    let prepared = match engine.prepare(cancel)? {
+        Prepare::Changed(prepared) => prepared,
+        Prepare::Unchanged(records) => {
+            let summary = unchanged_summary(&records, &engine, progress);
+            write_reports(&reports, &summary, &[], &[])?;
+            return Ok(summary);
+        }
+    };
+    engine.stop_if_cancelled(cancel)?;
+    let site = prepared.site(&engine.memo.code);
+    let plan = plan(&engine, &site, &prepared.records)?;
+    engine.stop_if_cancelled(cancel)?;
+    let outcome = write(
+        &engine,
+        &site,
+        &plan,
+        &prepared,
+        options.force,
+        progress,
+        cancel,
+    );
     let outcome = match outcome {
         Ok(o) => o,
         Err(e) => {
-            let _ = store.flush();
+            let _ = engine.save(None);
             return Err(e);
         }
     };
+    let interrupted = cancel.load(Ordering::Relaxed);
+    let removed = match interrupted {
+        true => {
+            engine.save(None)?;
+            Vec::new()
+        }
+        false => finish(&engine, &site, &plan, &prepared)?,
+    };
+    progress.stage(8, "summary");
+    progress.end_stage();
+    let mut families = plan.families;
     let rendered: usize = outcome.written.iter().chain(&outcome.unchanged).sum();
     for f in Family::ALL {
         let c = counts(&mut families, f);
         c.written = outcome.written[f as usize];
         c.up_to_date += outcome.unchanged[f as usize];
     }
-    let interrupted = cancel.load(Ordering::Relaxed);
-    let mut removed = Vec::new();
-    if !interrupted {
-        progress.stage(7, "sweep");
-        let planned: HashSet<&str> = targets.iter().map(|t| t.path.as_str()).collect();
-        removed = sweep::orphans(out, &planned, records, &store)?;
-        if unfinished {
-            sweep::temporaries(out)?;
-        }
-        store.prune_derived()?;
-        let digests = site.entry_digests();
-        let digest =
-            *blake3::hash(&postcard::to_stdvec(&digests).expect("digests serialise")).as_bytes();
-        if memo.entries != Some(digest) {
-            store.update_entries(&digests)?;
-            memo.entries = Some(digest);
-        }
-        store.flush()?;
-        memo.inputs = Some((inputs, targets.len()));
-        memo.write(&config.cache)?;
-        if marker.exists() {
-            std::fs::remove_file(&marker).at(&marker)?;
-        }
-        for path in &removed {
-            counts(&mut families, Family::of_path(path)).removed += 1;
-        }
+    for path in &removed {
+        counts(&mut families, Family::of_path(path)).removed += 1;
     }
-    progress.stage(8, "summary");
-    progress.end_stage();
     let summary = Summary::new(
         families,
         rendered,
         interrupted,
-        stale.len() - rendered,
+        plan.stale.len() - rendered,
+        rule_events(&engine.memo),
         progress,
     );
-    write_reports(options, &summary, &outcome.changes, &removed)?;
+    write_reports(&reports, &summary, &outcome.changes, &removed)?;
     Ok(summary)
 }
 
-/// `--changes` (paths written and removed) and `--summary-json`.
-fn write_reports(
-    options: &Options,
-    summary: &Summary,
-    written: &[String],
-    removed: &[String],
-) -> Result<()> {
-    if let Some(path) = &options.changes {
-        let mut text = String::new();
-        for p in written {
-            text.push_str(&format!("+{p}\n"));
-        }
-        for p in removed {
-            text.push_str(&format!("-{p}\n"));
-        }
-        std::fs::write(path, text).at(path)?;
-    }
-    if let Some(path) = &options.summary_json {
-        let json = serde_json::to_string_pretty(summary).expect("summaries serialise");
-        std::fs::write(path, json + "\n").at(path)?;
-    }
-    Ok(())
-}
-
-/// Per family name, the counts of a summary.
-type Families = BTreeMap<&'static str, FamilyCounts>;
-
-fn no_families() -> Families {
-    Family::ALL
-        .iter()
-        .map(|f| (f.name(), FamilyCounts::default()))
+/// The engine's event log, by rule name.
+fn rule_events(memo: &Memo) -> BTreeMap<&'static str, memo::RuleCounts> {
+    memo.events()
+        .into_iter()
+        .map(|(rule, counts)| (rule.name(), counts))
         .collect()
 }
 
-fn counts(families: &mut Families, family: Family) -> &mut FamilyCounts {
-    families
-        .get_mut(family.name())
-        .expect("every family has counts")
+/// Stage 5's result: every target, the stale ones, and the counts so far.
+struct Plan {
+    targets: Vec<Target>,
+    /// Indices into `targets`.
+    stale: Vec<usize>,
+    families: summary::Families,
+}
+
+/// Stage 5: key every target and compare it with its record.
+fn plan(engine: &Engine, site: &Site, records: &HashMap<String, Record>) -> Result<Plan> {
+    engine.progress.stage(5, "plan");
+    let targets = site.plan();
+    let out = &engine.config.output;
+    let checks: Vec<Check> = targets.par_iter().map(|t| check(t, records, out)).collect();
+    let mut stale = Vec::new();
+    let mut families = no_families();
+    for (i, (target, check)) in targets.iter().zip(checks).enumerate() {
+        match check {
+            Check::Stale => {
+                stale.push(i);
+                engine.progress.add_to_total(target.family, 1);
+            }
+            Check::UpToDate => counts(&mut families, target.family).up_to_date += 1,
+            Check::Refreshed(record) => {
+                engine.store().refresh(&target.path, &record)?;
+                counts(&mut families, target.family).up_to_date += 1;
+            }
+        }
+    }
+    engine.progress.note(&format!(
+        "{} targets, {} to build",
+        targets.len(),
+        stale.len()
+    ));
+    Ok(Plan {
+        targets,
+        stale,
+        families,
+    })
+}
+
+/// Stage 6: render and write the stale targets.
+fn write(
+    engine: &Engine,
+    site: &Site,
+    plan: &Plan,
+    prepared: &Prepared,
+    force: bool,
+    progress: &Arc<Progress>,
+    cancel: &AtomicBool,
+) -> Result<exec::Outcome> {
+    progress.stage(6, "write pages");
+    let stale: Vec<&Target> = plan.stale.iter().map(|&i| &plan.targets[i]).collect();
+    let marker = engine.config.cache.join(store::UNFINISHED);
+    if !stale.is_empty() {
+        std::fs::write(&marker, b"").at(&marker)?;
+    }
+    let _drawer = (!stale.is_empty()).then(|| {
+        let labels: Vec<String> = prepared
+            .corpus
+            .poems
+            .iter()
+            .map(|p| p.first_words(24))
+            .collect();
+        progress.draw(Arc::new(labels))
+    });
+    let job = exec::Job {
+        site,
+        records: &prepared.records,
+        store: engine.store(),
+        out: &engine.config.output,
+        progress,
+        cancel,
+        checkpoint: engine.config.checkpoint_interval,
+        rewrite: force,
+    };
+    exec::execute(&job, &stale)
+}
+
+/// Stage 7: remove orphans, keep the entries' traces, prune what this build
+/// did not ask for, and save the root of this completed build.
+fn finish(engine: &Engine, site: &Site, plan: &Plan, prepared: &Prepared) -> Result<Vec<String>> {
+    engine.progress.stage(7, "sweep");
+    let store = engine.store();
+    let out = &engine.config.output;
+    let planned: HashSet<&str> = plan.targets.iter().map(|t| t.path.as_str()).collect();
+    let removed = sweep::orphans(out, &planned, &prepared.records, store)?;
+    if engine.unfinished {
+        sweep::temporaries(out)?;
+    }
+    let entries: Vec<(String, rule::Trace)> = (0..prepared.corpus.poems.len())
+        .into_par_iter()
+        .map(|row| {
+            let fp = site.entry_fingerprint(row);
+            let key = fp.key();
+            (fp.instance.clone(), fp.trace(key, key))
+        })
+        .collect();
+    entries
+        .par_iter()
+        .try_for_each(|(instance, trace)| store.put_trace(instance, trace))?;
+    let instances: HashSet<String> = entries.into_iter().map(|(i, _)| i).collect();
+    store.retain_traces(entry::INSTANCE_PREFIX, &instances)?;
+    engine.memo.prune()?;
+    let root = engine.root(&prepared.renderer, &engine.inputs.read());
+    let key = engine.memo.record(&root);
+    engine.save(Some((*key.as_bytes(), plan.targets.len())))?;
+    let marker = engine.config.cache.join(store::UNFINISHED);
+    if marker.exists() {
+        std::fs::remove_file(&marker).at(&marker)?;
+    }
+    Ok(removed)
 }
 
 /// The summary of a build whose inputs did not change: every recorded
 /// target is up to date.
-fn unchanged_summary(records: &HashMap<String, Record>, progress: &Progress) -> Summary {
+fn unchanged_summary(
+    records: &HashMap<String, Record>,
+    engine: &Engine,
+    progress: &Progress,
+) -> Summary {
     progress.note("no input changed since the last build");
     let mut families = no_families();
     for path in records.keys() {
@@ -804,46 +585,5 @@ fn unchanged_summary(records: &HashMap<String, Record>, progress: &Progress) -> 
     }
     progress.stage(8, "summary");
     progress.end_stage();
-    Summary::new(families, 0, false, 0, progress)
-}
-
-/// The summary as printed at the end of a build.
-pub fn summary_text(summary: &Summary) -> String {
-    let mut text = String::new();
-    text.push_str(&format!(
-        "  {:<14} {:>8} {:>11} {:>8}\n",
-        "family", "written", "up to date", "removed"
-    ));
-    for (name, c) in &summary.families {
-        if c.written + c.up_to_date + c.removed > 0 {
-            text.push_str(&format!(
-                "  {name:<14} {:>8} {:>11} {:>8}\n",
-                c.written, c.up_to_date, c.removed
-            ));
-        }
-    }
-    text.push_str(&format!(
-        "  {:<14} {:>8} {:>11} {:>8}\n",
-        "total",
-        summary.written(),
-        summary.up_to_date(),
-        summary.removed()
-    ));
-    if summary.interrupted {
-        text.push_str(&format!(
-            "interrupted after {:.1} s: {} page(s) written, {} left; rerun to resume\n",
-            summary.seconds,
-            summary.written(),
-            summary.left
-        ));
-    } else {
-        text.push_str(&format!(
-            "built in {:.2} s: {} written, {} up to date, {} removed\n",
-            summary.seconds,
-            summary.written(),
-            summary.up_to_date(),
-            summary.removed()
-        ));
-    }
-    text
+    Summary::new(families, 0, false, 0, rule_events(&engine.memo), progress)
 }

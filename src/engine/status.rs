@@ -1,14 +1,12 @@
 //! `verso status`: what a build would do, per family, without writing
 //! anything; `--explain PATH` says why one target is stale.
 
-use super::store::Store;
-use super::{check, prepare, Check, Options, Prepared};
+use super::explain::Explainer;
+use super::{check, Check, Engine, Options, Prepare};
 use crate::config::Config;
 use crate::error::Result;
 use crate::progress::Progress;
-use crate::site::entry::Digests;
-use crate::site::paths::code;
-use crate::site::{Family, Site, Target};
+use crate::site::Family;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::AtomicBool;
 
@@ -27,24 +25,17 @@ pub struct Status {
 }
 
 pub fn status(config: Config, progress: &Progress, explain: Option<&str>) -> Result<Status> {
-    let prepared = prepare(
-        config,
-        &Options::default(),
-        progress,
-        false,
-        &AtomicBool::new(false),
-    )?;
-    let site = prepared.site();
-    let Prepared {
-        config,
-        store,
-        records,
-        ..
-    } = &prepared;
-    let store = store.as_ref();
-    let targets = site.plan();
-    let out = &config.output;
     let explain = explain.map(|p| p.trim_start_matches("./"));
+    let engine = Engine::new(config, &Options::default(), progress, true)?;
+    let prepared = match engine.prepare(&AtomicBool::new(false))? {
+        Prepare::Changed(prepared) => prepared,
+        Prepare::Unchanged(_) => unreachable!("status never takes the no-op shortcut"),
+    };
+    let site = prepared.site(&engine.memo.code);
+    let explainer = Explainer::new(&engine, &site);
+    let records = &prepared.records;
+    let targets = site.plan();
+    let out = &engine.config.output;
     let mut families: BTreeMap<&'static str, Counts> = Family::ALL
         .iter()
         .map(|f| (f.name(), Counts::default()))
@@ -72,8 +63,11 @@ pub fn status(config: Config, progress: &Progress, explain: Option<&str>) -> Res
                             r.size
                         )
                     }
+                    Ok(_) if r.key == *t.key.as_bytes() => {
+                        "stale: its file was changed outside verso".to_string()
+                    }
                     Ok(_) if explain == Some(t.path.as_str()) => {
-                        format!("stale: {}", why(store, &site, t))
+                        format!("stale: {} <- {}", t.path, explainer.target(t))
                     }
                     Ok(_) => "stale: an input of its key changed".to_string(),
                 }
@@ -93,78 +87,6 @@ pub fn status(config: Config, progress: &Progress, explain: Option<&str>) -> Res
         );
     }
     Ok(Status { families, reasons })
-}
-
-/// Which part of a stale page's key changed, from the anatomy recorded when
-/// it was last written and the entries' digests of the last build.
-fn why(store: Option<&Store>, site: &Site, target: &Target) -> String {
-    let Some(old) = store.and_then(|s| s.anatomy(&target.path)) else {
-        return "an input of its key changed".into();
-    };
-    let new = &site.anatomy(target);
-    if target.family == Family::Media {
-        return "the source file's bytes changed".into();
-    }
-    if old.fingerprint != new.fingerprint {
-        return "the generator changed: a template it uses, or verso's version".into();
-    }
-    let mut reasons = Vec::new();
-    if old.poems != new.poems {
-        let at = old
-            .poems
-            .iter()
-            .zip(&new.poems)
-            .position(|(a, b)| a != b)
-            .unwrap_or(old.poems.len().min(new.poems.len()));
-        reasons.push(match (old.poems.get(at), new.poems.get(at)) {
-            (Some(a), Some(b)) => format!(
-                "the poems it shows changed: poem {} now stands where poem {} was",
-                code(*b),
-                code(*a)
-            ),
-            (None, Some(b)) => format!("the poems it shows changed: poem {} was added", code(*b)),
-            (Some(a), None) => format!(
-                "the poems it shows changed: poem {} is no longer shown",
-                code(*a)
-            ),
-            (None, None) => "the poems it shows changed".into(),
-        });
-    }
-    if old.header != new.header {
-        reasons.push("its page values changed (page count, ranks, header text or links)".into());
-    }
-    let current: HashMap<u32, Digests> = site.entry_digests().into_iter().collect();
-    let mut changed = Vec::new();
-    let mut seen = HashSet::new();
-    for index in new.poems.iter().filter(|i| seen.insert(**i)) {
-        let before = store.and_then(|s| s.entry_digests(*index));
-        let (Some(before), Some(now)) = (before, current.get(index)) else {
-            continue;
-        };
-        let fields: Vec<&str> = now
-            .iter()
-            .zip(&before)
-            .filter(|(a, b)| a != b)
-            .map(|(a, _)| a.0.as_str())
-            .collect();
-        if !fields.is_empty() {
-            changed.push(format!(
-                "entry of poem {} changed: {}",
-                code(*index),
-                fields.join(", ")
-            ));
-        }
-    }
-    let more = changed.len().saturating_sub(3);
-    changed.truncate(3);
-    if more > 0 {
-        changed.push(format!("and {more} more entries"));
-    }
-    reasons.extend(changed);
-    if reasons.is_empty() {
-        reasons.push("an entry it shows renders differently".into());
-    }
-    reasons.join("; ")
 }
 
 impl Status {

@@ -1,22 +1,23 @@
 //! The sled store, the only code that knows sled. Trees: `targets` (output
-//! path → key, size, output hash, time last seen intact), `derived` (input
-//! hash → postcard bytes), `meta` (format and verso version). A store that
-//! cannot be opened, is corrupt, or is of another format or version is set
-//! aside and a clean one started; a store in use by another build is refused.
+//! path → key, size, output hash, time last seen intact), `values` (a
+//! derived value's hash → its postcard bytes), `traces` (a page's path or
+//! an entry's instance → its trace), `meta` (format and verso version). A
+//! build sets aside a store that cannot be opened, is corrupt, or is of
+//! another format or version, and starts a clean one; a store in use by
+//! another build is refused. `status` and `check` read a copy, so they
+//! never create, rewrite or move a store.
 
+use super::rule::Trace;
 use crate::error::{Error, IoContext, Result};
-use crate::site::entry::Digests;
-use crate::site::Anatomy;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 /// Bumped whenever a record's or a derived value's layout changes.
-pub const FORMAT: u32 = 2;
+pub const FORMAT: u32 = 3;
 
 /// What the store knows of one output file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,14 +34,11 @@ pub struct Store {
     dir: PathBuf,
     db: sled::Db,
     targets: sled::Tree,
-    derived: sled::Tree,
-    /// Output path → the page's `Anatomy`, for `status --explain`.
-    anatomy: sled::Tree,
-    /// poem_index → digests of its entry's inputs as of the last build.
-    entries: sled::Tree,
-    /// Derived keys used by this build; the others are dropped at the end.
-    used: Mutex<HashSet<Vec<u8>>>,
-    _lock: CacheLock,
+    values: sled::Tree,
+    traces: sled::Tree,
+    _lock: Option<CacheLock>,
+    /// A read-only copy, removed when the store is dropped.
+    _copy: Option<tempfile::TempDir>,
 }
 
 /// The result of opening: the store, its records, and a warning when an
@@ -70,14 +68,13 @@ impl Store {
     /// Open (or create) the store in a locked cache folder.
     pub fn open(lock: CacheLock) -> Result<Opened> {
         let dir = lock.dir.clone();
-        let dir = dir.as_path();
         let db_path = dir.join(STORE);
         let mut warning = None;
-        let opened = match Self::try_open(&db_path) {
+        let opened = match Self::try_open(&db_path, true) {
             Ok(opened) => Some(opened),
             Err(reason) => {
                 let aside = set_aside(&db_path).at(&db_path)?;
-                let _ = std::fs::remove_file(dir.join(MEMO));
+                let _ = std::fs::remove_file(dir.join(super::memo::MEMO_FILE));
                 warning = Some(format!(
                     "warning: the cache {} was unusable ({reason}); it was moved to {} and the build starts clean",
                     db_path.display(),
@@ -88,28 +85,61 @@ impl Store {
         };
         let (db, records) = match opened {
             Some(ok) => ok,
-            None => Self::try_open(&db_path).map_err(|e| store_error(&db_path, e))?,
+            None => Self::try_open(&db_path, true).map_err(|e| store_error(&db_path, e))?,
         };
-        let open_tree = |name: &str| db.open_tree(name).map_err(|e| sled_error(&db_path, e));
         Ok(Opened {
-            store: Store {
-                dir: dir.to_path_buf(),
-                targets: open_tree("targets")?,
-                derived: open_tree("derived")?,
-                anatomy: open_tree("anatomy")?,
-                entries: open_tree("entries")?,
-                db,
-                used: Mutex::new(HashSet::new()),
-                _lock: lock,
-            },
+            store: Self::with_trees(dir, db, Some(lock), None)?,
             records,
             warning,
         })
     }
 
+    /// Read the store of a cache folder without changing it: a copy is
+    /// opened (sled writes on opening). `None` when there is no store; an
+    /// unusable one is an error that names it, and stays where it is.
+    pub fn open_read_only(dir: &Path) -> Result<Option<(Store, HashMap<String, Record>)>> {
+        let db_path = dir.join(STORE);
+        if !db_path.is_dir() {
+            return Ok(None);
+        }
+        let _lock = CacheLock::acquire(dir, false)?;
+        let copy = tempfile::tempdir().map_err(|e| Error::io(dir, e))?;
+        copy_dir(&db_path, &copy.path().join(STORE)).at(&db_path)?;
+        let (db, records) =
+            Self::try_open(&copy.path().join(STORE), false).map_err(|reason| {
+                store_error(
+                    &db_path,
+                    format!("{reason}; it was left as it is (the next `verso build` sets it aside and starts clean)"),
+                )
+            })?;
+        let store = Self::with_trees(dir.to_path_buf(), db, None, Some(copy))?;
+        Ok(Some((store, records)))
+    }
+
+    fn with_trees(
+        dir: PathBuf,
+        db: sled::Db,
+        lock: Option<CacheLock>,
+        copy: Option<tempfile::TempDir>,
+    ) -> Result<Store> {
+        let open_tree = |name: &str| db.open_tree(name).map_err(|e| sled_error(&dir, e));
+        Ok(Store {
+            targets: open_tree("targets")?,
+            values: open_tree("values")?,
+            traces: open_tree("traces")?,
+            dir,
+            db,
+            _lock: lock,
+            _copy: copy,
+        })
+    }
+
     /// Open sled, check the format and read every record; any failure (or a
     /// panic inside sled on damaged files) is a reason to set the store aside.
-    fn try_open(path: &Path) -> std::result::Result<(sled::Db, HashMap<String, Record>), String> {
+    fn try_open(
+        path: &Path,
+        writable: bool,
+    ) -> std::result::Result<(sled::Db, HashMap<String, Record>), String> {
         let path = path.to_path_buf();
         let previous_hook = std::panic::take_hook();
         std::panic::set_hook(Box::new(|_| {}));
@@ -131,6 +161,7 @@ impl Store {
                     ))
                 }
                 None if db.tree_names().len() > 2 => return Err("no format version".into()),
+                None if !writable => return Err("not a verso store".into()),
                 None => {
                     meta.insert("format", &format).map_err(|e| e.to_string())?;
                 }
@@ -147,6 +178,7 @@ impl Store {
                         String::from_utf8_lossy(&v)
                     ))
                 }
+                None if !writable => return Err("no verso version".into()),
                 None => {
                     meta.insert("version", version).map_err(|e| e.to_string())?;
                 }
@@ -172,17 +204,13 @@ impl Store {
         }
     }
 
-    /// Record a target whose file is in place, with what its key was made of.
-    pub fn record(&self, path: &str, record: &Record, anatomy: &Anatomy) -> Result<()> {
+    /// Record a target whose file is in place, with the trace of its key.
+    pub fn record(&self, path: &str, record: &Record, trace: &Trace) -> Result<()> {
         self.refresh(path, record)?;
-        let anatomy = postcard::to_stdvec(anatomy).expect("anatomies serialise");
-        self.anatomy
-            .insert(path.as_bytes(), anatomy)
-            .map_err(|e| sled_error(&self.dir, e))?;
-        Ok(())
+        self.put_trace(path, trace)
     }
 
-    /// Write a target's record alone (its anatomy unchanged), as for a file
+    /// Write a target's record alone (its trace unchanged), as for a file
     /// found intact under a new time.
     pub fn refresh(&self, path: &str, record: &Record) -> Result<()> {
         let record = postcard::to_stdvec(record).expect("records serialise");
@@ -196,82 +224,79 @@ impl Store {
         self.targets
             .remove(path.as_bytes())
             .map_err(|e| sled_error(&self.dir, e))?;
-        self.anatomy
+        self.traces
             .remove(path.as_bytes())
             .map_err(|e| sled_error(&self.dir, e))?;
         Ok(())
     }
 
-    pub fn anatomy(&self, path: &str) -> Option<Anatomy> {
-        let bytes = self.anatomy.get(path.as_bytes()).ok()??;
+    /// The trace of a page (by path) or an entry (by instance).
+    pub fn trace(&self, instance: &str) -> Option<Trace> {
+        let bytes = self.traces.get(instance.as_bytes()).ok()??;
         postcard::from_bytes(&bytes).ok()
     }
 
-    pub fn entry_digests(&self, index: u32) -> Option<Digests> {
-        let bytes = self.entries.get(index.to_be_bytes()).ok()??;
-        postcard::from_bytes(&bytes).ok()
-    }
-
-    /// Keep the entries' digests of this build; drop those of deleted poems.
-    pub fn update_entries(&self, digests: &[(u32, Digests)]) -> Result<()> {
+    /// Write a trace unless the store holds it already.
+    pub fn put_trace(&self, instance: &str, trace: &Trace) -> Result<()> {
         let err = |e: sled::Error| sled_error(&self.dir, e);
-        let current: HashSet<[u8; 4]> = digests.iter().map(|(i, _)| i.to_be_bytes()).collect();
-        for key in self.entries.iter().keys() {
-            let key = key.map_err(err)?;
-            if !current.contains(key.as_ref()) {
-                self.entries.remove(key).map_err(err)?;
-            }
+        let bytes = postcard::to_stdvec(trace).expect("traces serialise");
+        if self
+            .traces
+            .get(instance.as_bytes())
+            .map_err(err)?
+            .as_deref()
+            != Some(&bytes)
+        {
+            self.traces
+                .insert(instance.as_bytes(), bytes)
+                .map_err(err)?;
         }
-        for (index, fields) in digests {
-            let bytes = postcard::to_stdvec(fields).expect("digests serialise");
-            if self
-                .entries
-                .get(index.to_be_bytes())
-                .map_err(err)?
-                .as_deref()
-                != Some(bytes.as_slice())
-            {
-                self.entries
-                    .insert(index.to_be_bytes(), bytes)
-                    .map_err(err)?;
+        Ok(())
+    }
+
+    /// Drop the traces whose instance starts with `prefix` and is not kept.
+    pub fn retain_traces(&self, prefix: &str, keep: &HashSet<String>) -> Result<()> {
+        let err = |e: sled::Error| sled_error(&self.dir, e);
+        for key in self.traces.scan_prefix(prefix.as_bytes()).keys() {
+            let key = key.map_err(err)?;
+            if !keep.contains(String::from_utf8_lossy(&key).as_ref()) {
+                self.traces.remove(key).map_err(err)?;
             }
         }
         Ok(())
     }
 
-    /// A cached derived value; `None` when absent or unreadable.
-    pub fn derived<T: DeserializeOwned>(&self, key: &blake3::Hash) -> Option<T> {
-        self.used.lock().unwrap().insert(key.as_bytes().to_vec());
-        let bytes = catch_unwind(AssertUnwindSafe(|| self.derived.get(key.as_bytes())))
+    /// A stored value; `None` when absent or unreadable.
+    pub fn value<T: DeserializeOwned>(&self, hash: &blake3::Hash) -> Option<T> {
+        let bytes = catch_unwind(AssertUnwindSafe(|| self.values.get(hash.as_bytes())))
             .ok()?
             .ok()??;
-        postcard::from_bytes(&bytes).ok()
+        // A damaged value is computed again.
+        (blake3::hash(&bytes) == *hash)
+            .then(|| postcard::from_bytes(&bytes).ok())
+            .flatten()
     }
 
-    pub fn put_derived<T: Serialize>(&self, key: &blake3::Hash, value: &T) -> Result<()> {
-        self.used.lock().unwrap().insert(key.as_bytes().to_vec());
-        let bytes = postcard::to_stdvec(value).map_err(|e| store_error(&self.dir, e))?;
-        self.derived
-            .insert(key.as_bytes(), bytes)
-            .map_err(|e| sled_error(&self.dir, e))?;
+    pub fn has_value(&self, hash: &blake3::Hash) -> bool {
+        self.values.contains_key(hash.as_bytes()).unwrap_or(false)
+    }
+
+    /// Store a value's bytes under their hash.
+    pub fn put_value(&self, hash: &[u8; 32], bytes: &[u8]) -> Result<()> {
+        let err = |e: sled::Error| sled_error(&self.dir, e);
+        if !self.values.contains_key(hash).map_err(err)? {
+            self.values.insert(hash, bytes).map_err(err)?;
+        }
         Ok(())
     }
 
-    /// Count these derived values as used by this build, unread.
-    pub fn keep_derived(&self, keys: &[[u8; 32]]) {
-        let mut used = self.used.lock().unwrap();
-        used.extend(keys.iter().map(|k| k.to_vec()));
-    }
-
-    /// Drop derived values this build did not use (old inputs).
-    pub fn prune_derived(&self) -> Result<()> {
-        let used = self.used.lock().unwrap();
-        for key in self.derived.iter().keys() {
-            let key = key.map_err(|e| sled_error(&self.dir, e))?;
-            if !used.contains(key.as_ref()) {
-                self.derived
-                    .remove(key)
-                    .map_err(|e| sled_error(&self.dir, e))?;
+    /// Drop the values not in `used` (those of old inputs).
+    pub fn retain_values(&self, used: &HashSet<[u8; 32]>) -> Result<()> {
+        let err = |e: sled::Error| sled_error(&self.dir, e);
+        for key in self.values.iter().keys() {
+            let key = key.map_err(err)?;
+            if !<[u8; 32]>::try_from(key.as_ref()).is_ok_and(|k| used.contains(&k)) {
+                self.values.remove(key).map_err(err)?;
             }
         }
         Ok(())
@@ -320,55 +345,29 @@ impl CacheLock {
     }
 }
 
-/// The memo: what validation needs to know of inputs that passed before,
-/// kept in a plain file so that it can be read without opening (and so
-/// writing) the store.
-pub const MEMO: &str = "validated";
 /// The lock file that keeps a second build off the cache.
 const LOCK: &str = "lock";
 /// The sled database's folder.
 const STORE: &str = "store";
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Memo {
-    /// Hash of the poems' vectors' inputs that passed, with their dimension and warnings.
-    pub vectors: Option<([u8; 32], usize, Vec<String>)>,
-    /// Hash of the word data's inputs whose companion files passed.
-    pub words: Option<[u8; 32]>,
-    /// Digest of every entry's digests as last stored.
-    pub entries: Option<[u8; 32]>,
-    /// Digest of every input of the last completed build, and how many
-    /// targets it recorded: when both still hold, nothing can be stale.
-    pub inputs: Option<([u8; 32], usize)>,
-    /// Content hashes of input files by path, size and modification time,
-    /// so unchanged inputs are not read again (keys stay content hashes).
-    pub files: Vec<FileHash>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileHash {
-    pub path: String,
-    pub len: u64,
-    pub modified: (i64, u32),
-    pub hash: [u8; 32],
-}
-
 /// Marks a build that has started writing and not finished its sweep: the
 /// next build looks for stray temporary files only when it is there.
 pub const UNFINISHED: &str = "unfinished";
+/// The memo file of earlier verso versions.
+const OLD_MEMO: &str = "validated";
 
-impl Memo {
-    pub fn read(dir: &Path) -> Memo {
-        std::fs::read(dir.join(MEMO))
-            .ok()
-            .and_then(|b| postcard::from_bytes(&b).ok())
-            .unwrap_or_default()
+/// Copy a folder of plain files (a sled database).
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
     }
-
-    pub fn write(&self, dir: &Path) -> Result<()> {
-        let bytes = postcard::to_stdvec(self).expect("memos serialise");
-        super::exec::write_atomically(&dir.join(MEMO), &bytes).map(|_| ())
-    }
+    Ok(())
 }
 
 /// Move an unusable store out of the way: `store` → `store.unusable-N`.
@@ -400,7 +399,7 @@ pub fn remove_cache(dir: &Path) -> Result<()> {
         let path = entry.path();
         if name == STORE || name.starts_with(&format!("{STORE}.unusable-")) {
             std::fs::remove_dir_all(&path).at(&path)?;
-        } else if [LOCK, MEMO, UNFINISHED].contains(&name.as_ref()) {
+        } else if [LOCK, super::memo::MEMO_FILE, OLD_MEMO, UNFINISHED].contains(&name.as_ref()) {
             std::fs::remove_file(&path).at(&path)?;
         }
     }

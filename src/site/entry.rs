@@ -6,6 +6,7 @@ use super::paths;
 use crate::config::{COLOUR_HEX, COLOUR_NAMES};
 use crate::corpus::Poem;
 use crate::derive::timeline::{percent, BAR_CELLS};
+use crate::engine::rule::{Code, Fingerprint, Rule};
 use crate::text::{clean, escape, escape_with_emphasis, pad, truncate, wrap};
 use serde::Serialize;
 
@@ -104,97 +105,68 @@ impl EntryView {
     }
 }
 
-/// Everything an entry's view is drawn from. The entry's key hashes these
-/// rather than the drawn view: drawing all entries on every no-op build cost
-/// ~100 ms at 7,797 poems, and the view is a pure function of them (and of
-/// verso's version, which every key includes).
-#[derive(Serialize)]
-struct EntryInputs<'a> {
-    index: u32,
-    category: &'a str,
-    id: &'a str,
-    content: &'a str,
-    warning: Option<&'a str>,
-    golden: bool,
-    boost: bool,
-    original_uri: Option<&'a str>,
-    source_file: Option<&'a str>,
-    attachments: &'a [crate::corpus::Attachment],
-    colour: u8,
-    filled: u8,
-    chronological_page: usize,
-    variant: Variant,
-}
-
-/// The key of a poem's entry in one variant, under the given entry template.
-pub fn key(
+/// The entry's declared inputs: everything its view is drawn from. They are
+/// hashed rather than the drawn view: drawing all entries on every build cost
+/// ~100 ms at 7,797 poems, and the view is a pure function of them and of
+/// the entry's code, which the fingerprint includes.
+pub fn fingerprint(
     poem: &Poem,
     place: &Placement,
-    variant: Variant,
     template: &blake3::Hash,
-) -> blake3::Hash {
-    let inputs = EntryInputs {
-        index: poem.index,
-        category: &poem.category,
-        id: &poem.id,
-        content: &poem.content,
-        warning: poem.warning.as_deref(),
-        golden: poem.golden,
-        boost: poem.boost,
-        original_uri: poem.original_uri.as_deref(),
-        source_file: poem.source_file.as_deref(),
-        attachments: &poem.attachments,
-        colour: place.colour,
-        filled: place.filled,
-        chronological_page: place.chronological_page,
-        variant,
-    };
-    let mut h = blake3::Hasher::new();
-    h.update(b"verso entry ");
-    h.update(env!("CARGO_PKG_VERSION").as_bytes());
-    h.update(template.as_bytes());
-    h.update(&postcard::to_stdvec(&inputs).expect("entry inputs serialise"));
-    h.finalize()
+    code: &Code,
+) -> Fingerprint {
+    let hash = |value: &dyn ErasedHash| value.hash();
+    Fingerprint::new(Rule::Entry, instance(poem.index), code)
+        .input("template entry", *template)
+        .input(
+            "category, id or source",
+            hash(&(
+                poem.index,
+                &poem.category,
+                &poem.id,
+                &poem.source_file,
+                &poem.original_uri,
+            )),
+        )
+        .input("content", hash(&poem.content))
+        .input("content warning", hash(&poem.warning))
+        .input("attachments", hash(&poem.attachments))
+        .input("golden or boost flag", hash(&(poem.golden, poem.boost)))
+        .value("colour", hash(&place.colour), "colours")
+        .value("timeline position", hash(&place.filled), "timeline")
+        .value(
+            "chronological page",
+            hash(&(place.chronological_page as u64)),
+            "timeline",
+        )
 }
 
-/// Named digests of the groups of values an entry is drawn from.
-pub type Digests = Vec<(String, [u8; 8])>;
+/// What every entry's instance name starts with.
+pub const INSTANCE_PREFIX: &str = "entry ";
 
-/// The entry's digests, named as `status --explain` reports them.
-pub fn digests(poem: &Poem, place: &Placement) -> Digests {
-    let digest = |parts: &[&[u8]]| {
-        let mut h = blake3::Hasher::new();
-        for part in parts {
-            h.update(&(part.len() as u64).to_le_bytes());
-            h.update(part);
-        }
-        super::short(&h.finalize())
+/// The instance name of a poem's entry.
+pub fn instance(index: u32) -> String {
+    format!("{INSTANCE_PREFIX}{}", paths::code(index))
+}
+
+/// The key of one variant of an entry.
+pub fn variant_key(key: &blake3::Hash, variant: Variant) -> blake3::Hash {
+    let tag = match variant {
+        Variant::Chronological => 0u8,
+        Variant::Linked => 1,
     };
-    let attachments = postcard::to_stdvec(&poem.attachments).expect("attachments serialise");
-    let flags = [poem.golden as u8, poem.boost as u8];
-    let origin = format!(
-        "{:?}|{}|{}|{:?}",
-        poem.source_file, poem.category, poem.id, poem.original_uri
-    );
-    vec![
-        ("content".into(), digest(&[poem.content.as_bytes()])),
-        (
-            "content warning".into(),
-            digest(&[poem.warning.as_deref().unwrap_or("").as_bytes()]),
-        ),
-        ("attachments".into(), digest(&[&attachments])),
-        ("golden or boost flag".into(), digest(&[&flags])),
-        (
-            "category, id or source".into(),
-            digest(&[origin.as_bytes()]),
-        ),
-        ("colour".into(), digest(&[&[place.colour]])),
-        ("timeline position".into(), digest(&[&[place.filled]])),
-        (
-            "chronological page".into(),
-            digest(&[&place.chronological_page.to_le_bytes()]),
-        ),
-    ]
+    blake3::hash(&[key.as_bytes().as_slice(), &[tag]].concat())
+}
+
+/// Hash a small serialisable value.
+trait ErasedHash {
+    fn hash(&self) -> blake3::Hash;
+}
+
+impl<T: Serialize> ErasedHash for T {
+    fn hash(&self) -> blake3::Hash {
+        blake3::hash(&postcard::to_stdvec(self).expect("entry inputs serialise"))
+    }
 }
 
 fn warning_box(body: &mut Vec<String>, warning: &str) {
@@ -296,37 +268,36 @@ mod tests {
     #[test]
     fn keys_follow_every_input_that_shapes_the_entry() {
         let t = blake3::hash(b"template");
+        let code = Code::compiled();
         let place = Placement {
             colour: 3,
             filled: 40,
             chronological_page: 2,
         };
-        let base = key(&poem(), &place, Variant::Linked, &t);
-        assert_eq!(base, key(&poem(), &place, Variant::Linked, &t));
-        assert_ne!(base, key(&poem(), &place, Variant::Chronological, &t));
+        let key = |poem: &Poem, place: &Placement, t: &blake3::Hash| {
+            fingerprint(poem, place, t, code).key()
+        };
+        let base = key(&poem(), &place, &t);
+        assert_eq!(base, key(&poem(), &place, &t));
         assert_ne!(
-            base,
-            key(&poem(), &place, Variant::Linked, &blake3::hash(b"other"))
+            variant_key(&base, Variant::Linked),
+            variant_key(&base, Variant::Chronological)
         );
-        assert_ne!(
-            base,
-            key(
-                &poem(),
-                &Placement {
-                    filled: 41,
-                    ..place
-                },
-                Variant::Linked,
-                &t
-            )
-        );
+        assert_ne!(base, key(&poem(), &place, &blake3::hash(b"other")));
+        let moved = Placement {
+            filled: 41,
+            ..place
+        };
+        assert_ne!(base, key(&poem(), &moved, &t));
         let mut edited = poem();
         edited.content.push('!');
-        assert_ne!(base, key(&edited, &place, Variant::Linked, &t));
+        assert_ne!(base, key(&edited, &place, &t));
         // The time only reaches the entry through its bar cells.
-        let mut moved = poem();
-        moved.time += 1;
-        assert_eq!(base, key(&moved, &place, Variant::Linked, &t));
+        let mut later = poem();
+        later.time += 1;
+        assert_eq!(base, key(&later, &place, &t));
+        let changed = fingerprint(&poem(), &place, &t, &code.with_changed(Rule::Entry));
+        assert_ne!(base, changed.key());
     }
 
     #[test]

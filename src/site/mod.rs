@@ -1,7 +1,8 @@
 //! The site plan: every output file as a target with its path, family and
-//! key, and the rendering of a target into bytes. A page's key hashes the
-//! family fingerprint, the page's own header values and the keys of the
-//! entries it shows, in order; an entry's key hashes its template values.
+//! key, and the rendering of a target into bytes. A page is an instance of
+//! the `page` rule: its fingerprint holds its templates, its header values,
+//! the poems it shows and the keys of their entries, in order; an entry's
+//! fingerprint holds the values its template draws from (`entry.rs`).
 
 pub mod entry;
 pub mod paths;
@@ -11,13 +12,14 @@ use crate::corpus::{Corpus, Poem};
 use crate::derive::timeline::Timeline;
 use crate::derive::words::WordPage;
 use crate::derive::Neighbours;
+use crate::engine::rule::{part_digest, Code, Fingerprint, Part, Rule, Trace};
 use crate::error::{IoContext, Result};
 use crate::render::Renderer;
 use crate::text::truncate;
-use entry::{Digests, EntryView, Placement, Variant, WIDTH};
+use entry::{EntryView, Placement, Variant, WIDTH};
 use rank_line::RankLabel;
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -98,20 +100,6 @@ pub struct Target {
     pub poem: Option<u32>,
 }
 
-/// What a page's key was made of, kept so `status --explain` can say which
-/// part changed.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Anatomy {
-    pub fingerprint: [u8; 8],
-    pub header: [u8; 8],
-    /// The poem_index of each entry shown, in order.
-    pub poems: Vec<u32>,
-}
-
-pub fn short(hash: &blake3::Hash) -> [u8; 8] {
-    hash.as_bytes()[..8].try_into().expect("8 bytes")
-}
-
 /// The attachments' source files and their content hashes, computed once
 /// per build (through the build's stat cache) for both the inputs digest and
 /// the media targets' keys.
@@ -145,7 +133,6 @@ pub struct Layout {
     pub pages_per_poem: usize,
     pub chronological_per_page: usize,
     pub seed: u64,
-    pub timeline_end: crate::config::TimelineEnd,
 }
 
 /// Everything a page is made from.
@@ -157,9 +144,10 @@ pub struct Site<'a> {
     pub words: &'a [WordPage],
     pub layout: Layout,
     pub media: &'a MediaFiles,
-    /// Per family (by `Family as usize`), the generator fingerprint.
-    fingerprints: Vec<blake3::Hash>,
-    pub timeline: Timeline,
+    /// Per family (by `Family as usize`): its pages' code and templates.
+    generators: Vec<Fingerprint>,
+    pub timeline: &'a Timeline,
+    code: &'a Code,
     /// Per row and variant: the entry's key (which covers its rank-line label).
     entry_keys: Vec<[blake3::Hash; 2]>,
     rendered: Vec<[OnceLock<String>; 2]>,
@@ -206,6 +194,7 @@ enum Header {
 
 /// A page: its template, title, header values and entries.
 struct Parts {
+    page: Page,
     template: &'static str,
     title: String,
     header: Header,
@@ -243,17 +232,18 @@ fn variant_slot(v: Variant) -> usize {
 }
 
 impl<'a> Site<'a> {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         corpus: &'a Corpus,
         renderer: &'a Renderer,
         neighbours: &'a Neighbours,
         colours: &'a [u8],
         words: &'a [WordPage],
+        timeline: &'a Timeline,
         layout: Layout,
         media: &'a MediaFiles,
+        code: &'a Code,
     ) -> Site<'a> {
-        let timeline = Timeline::new(corpus, layout.timeline_end);
-        let entry_template = *renderer.template_hash("entry");
         let mut site = Site {
             corpus,
             renderer,
@@ -262,8 +252,9 @@ impl<'a> Site<'a> {
             words,
             layout,
             media,
-            fingerprints: Vec::new(),
+            generators: Vec::new(),
             timeline,
+            code,
             entry_keys: Vec::new(),
             rendered: (0..corpus.poems.len())
                 .map(|_| Default::default())
@@ -274,19 +265,27 @@ impl<'a> Site<'a> {
                 .map(|p| RankLabel::new(p.label()))
                 .collect(),
         };
-        site.fingerprints = Family::ALL.iter().map(|f| site.fingerprint(*f)).collect();
+        site.generators = Family::ALL.iter().map(|f| site.generator(*f)).collect();
         site.entry_keys = (0..corpus.poems.len())
             .into_par_iter()
             .map(|row| {
-                let poem = &corpus.poems[row];
-                let place = site.placement(row);
                 // The key covers category and id, so it covers the rank line's
                 // `CATEGORY/ID` too.
-                [Variant::Chronological, Variant::Linked]
-                    .map(|variant| entry::key(poem, &place, variant, &entry_template))
+                let key = site.entry_fingerprint(row).key();
+                [Variant::Chronological, Variant::Linked].map(|v| entry::variant_key(&key, v))
             })
             .collect();
         site
+    }
+
+    /// The declared inputs of a poem's entry.
+    pub fn entry_fingerprint(&self, row: usize) -> Fingerprint {
+        entry::fingerprint(
+            &self.corpus.poems[row],
+            &self.placement(row),
+            self.renderer.template_hash("entry"),
+            self.code,
+        )
     }
 
     pub fn poem(&self, row: u32) -> &Poem {
@@ -307,17 +306,6 @@ impl<'a> Site<'a> {
         EntryView::new(&self.corpus.poems[row], &self.placement(row), variant)
     }
 
-    /// Per poem, digests of the groups of inputs of its entry.
-    pub fn entry_digests(&self) -> Vec<(u32, Digests)> {
-        (0..self.corpus.poems.len())
-            .into_par_iter()
-            .map(|row| {
-                let poem = &self.corpus.poems[row];
-                (poem.index, entry::digests(poem, &self.placement(row)))
-            })
-            .collect()
-    }
-
     pub fn entry_key(&self, row: u32, variant: Variant) -> &blake3::Hash {
         &self.entry_keys[row as usize][variant_slot(variant)]
     }
@@ -334,15 +322,17 @@ impl<'a> Site<'a> {
         Ok(cell.get_or_init(|| text))
     }
 
-    fn fingerprint(&self, family: Family) -> blake3::Hash {
-        let mut h = blake3::Hasher::new();
-        h.update(b"verso ");
-        h.update(env!("CARGO_PKG_VERSION").as_bytes());
-        for name in family.templates() {
-            h.update(name.as_bytes());
-            h.update(self.renderer.template_hash(name).as_bytes());
-        }
-        h.finalize()
+    /// A family's code and templates: where its pages' fingerprints start.
+    fn generator(&self, family: Family) -> Fingerprint {
+        family
+            .templates()
+            .iter()
+            .fold(Fingerprint::new(Rule::Page, "", self.code), |fp, name| {
+                fp.input(
+                    format!("template {name}"),
+                    *self.renderer.template_hash(name),
+                )
+            })
     }
 
     fn pages_of(&self, list_len: usize) -> usize {
@@ -376,8 +366,7 @@ impl<'a> Site<'a> {
             .into_par_iter()
             .map(|(page, poem)| {
                 let (family, path) = self.identify(&page);
-                let parts = self.parts(&page);
-                let key = self.key_of(&parts, &parts.header_bytes(), family);
+                let key = self.fingerprint_of(&self.parts(&page), family).key();
                 Target {
                     path,
                     family,
@@ -398,52 +387,85 @@ impl<'a> Site<'a> {
         targets
     }
 
-    /// A page's key: its family's fingerprint, its header values (serialised
-    /// by `Parts::header_bytes`) and, per entry, the rank line's inputs and
-    /// the entry's key.
-    fn key_of(&self, parts: &Parts, header: &[u8], family: Family) -> blake3::Hash {
+    /// The rule instance a page's poems come from.
+    fn poems_source(&self, page: &Page) -> Option<String> {
+        match page {
+            Page::Chronological(_) => Some("timeline".into()),
+            Page::Similar(..) | Page::Different(..) => Some("neighbours".into()),
+            Page::Word(i) => Some(format!("word page {}", self.words[*i].word.word)),
+            Page::Menu | Page::Explore | Page::Media(_) => None,
+        }
+    }
+
+    /// The rule instance most of a page's header values come from.
+    fn header_source(&self, page: &Page) -> Option<String> {
+        match page {
+            Page::Menu => Some("cloud".into()),
+            Page::Word(i) => Some(format!("word page {}", self.words[*i].word.word)),
+            _ => None,
+        }
+    }
+
+    /// A page's fingerprint: its family's code and templates, its header
+    /// values (as `Parts::header_bytes` serialises them), the poems it shows
+    /// and, per entry, the rank line's inputs and the entry's key.
+    fn fingerprint_of(&self, parts: &Parts, family: Family) -> Fingerprint {
         // One contiguous buffer, hashed at once: BLAKE3 is several times
         // faster on it than on many 32-byte updates.
-        let mut material = Vec::with_capacity(48 + header.len() + parts.items.len() * 37);
-        material.extend_from_slice(self.fingerprints[family as usize].as_bytes());
-        material.extend_from_slice(&(header.len() as u64).to_le_bytes());
-        material.extend_from_slice(header);
+        let mut entries = Vec::with_capacity(parts.items.len() * 37);
+        let mut poems = Vec::with_capacity(parts.items.len() * 4);
         for item in &parts.items {
             // The intro's inputs, not its text: formatting millions of rank
-            // lines would dominate a no-op build.
+            // lines would dominate planning.
             let (tag, rank) = match item.intro {
                 Intro::Nothing => (0u8, 0u32),
                 Intro::BlankLine => (1, 0),
                 Intro::Rank(rank) => (2, rank as u32),
             };
-            material.push(tag);
-            material.extend_from_slice(&rank.to_le_bytes());
-            material.extend_from_slice(self.entry_key(item.row, item.variant).as_bytes());
+            entries.push(tag);
+            entries.extend_from_slice(&rank.to_le_bytes());
+            entries.extend_from_slice(self.entry_key(item.row, item.variant).as_bytes());
+            poems.extend_from_slice(&self.poem(item.row).index.to_le_bytes());
         }
-        blake3::hash(&material)
+        let mut fp = self.generators[family as usize].clone();
+        fp.instance = self.identify(&parts.page).1;
+        let header = blake3::hash(&parts.header_bytes());
+        let fp = match self.header_source(&parts.page) {
+            Some(from) => fp.value("page values", header, &from),
+            None => fp.input("page values", header),
+        };
+        let fp = match self.poems_source(&parts.page) {
+            Some(from) => fp.value("poems shown", blake3::hash(&poems), &from),
+            None => fp.input("poems shown", blake3::hash(&poems)),
+        };
+        fp.input("entries", blake3::hash(&entries))
     }
 
-    /// What a page's key was made of, for `status --explain`.
-    fn anatomy_of(&self, parts: &Parts, header: &[u8], family: Family) -> Anatomy {
-        Anatomy {
-            fingerprint: short(&self.fingerprints[family as usize]),
-            header: short(&blake3::hash(header)),
-            poems: parts.items.iter().map(|i| self.poem(i.row).index).collect(),
+    /// What a target's key was made of (for the record, and `--explain`).
+    pub fn trace(&self, target: &Target) -> Trace {
+        if let Page::Media(rel) = &target.page {
+            let fp = Fingerprint::new(Rule::Page, target.path.clone(), self.code)
+                .input(format!("media/{rel}"), target.key);
+            return fp.trace(target.key, target.key);
         }
+        self.trace_of(&self.parts(&target.page), target)
     }
 
-    /// What a target's key was made of (`status --explain`).
-    pub fn anatomy(&self, target: &Target) -> Anatomy {
-        match target.page {
-            Page::Media(_) => Anatomy {
-                header: short(&target.key),
-                ..Anatomy::default()
-            },
-            _ => {
-                let parts = self.parts(&target.page);
-                self.anatomy_of(&parts, &parts.header_bytes(), target.family)
-            }
-        }
+    fn trace_of(&self, parts: &Parts, target: &Target) -> Trace {
+        let fp = self.fingerprint_of(parts, target.family);
+        let mut trace = fp.trace(target.key, target.key);
+        trace.parts = parts
+            .items
+            .iter()
+            .map(|i| {
+                let key = self.entry_key(i.row, i.variant);
+                (
+                    Part::Poem(self.poem(i.row).index),
+                    part_digest(key.as_bytes()),
+                )
+            })
+            .collect();
+        trace
     }
 
     fn identify(&self, page: &Page) -> (Family, String) {
@@ -499,6 +521,7 @@ impl<'a> Site<'a> {
                     })
                     .collect();
                 Parts {
+                    page: page.clone(),
                     template: "chronological",
                     title: format!("Poems in time order, page {n} of {pages}"),
                     header,
@@ -556,6 +579,7 @@ impl<'a> Site<'a> {
                 }));
                 let kind = if similar { "Similar to" } else { "Away from" };
                 Parts {
+                    page: page.clone(),
                     template: "ranked",
                     title: format!("{kind} {}, page {n} of {pages}", poem.label()),
                     header,
@@ -582,6 +606,7 @@ impl<'a> Site<'a> {
                     })
                     .collect();
                 Parts {
+                    page: page.clone(),
                     template: "word",
                     title: format!("{}: the closest poems", w.word.word),
                     header,
@@ -589,18 +614,21 @@ impl<'a> Site<'a> {
                 }
             }
             Page::Menu => Parts {
+                page: page.clone(),
                 template: "menu",
                 title: "Poems".into(),
                 header: Header::Menu(self.menu_header()),
                 items: Vec::new(),
             },
             Page::Explore => Parts {
+                page: page.clone(),
                 template: "explore",
                 title: "How to read this site".into(),
                 header: Header::Explore {},
                 items: Vec::new(),
             },
             Page::Media(_) => Parts {
+                page: page.clone(),
                 template: "",
                 title: String::new(),
                 header: Header::Media {},
@@ -672,20 +700,21 @@ impl<'a> Site<'a> {
 
     /// Render a target's bytes into `out`; what its key was made of, for
     /// the record.
-    pub fn render(&self, target: &Target, out: &mut Vec<u8>) -> Result<Anatomy> {
+    pub fn render(&self, target: &Target, out: &mut Vec<u8>) -> Result<Trace> {
         out.clear();
         if let Page::Media(rel) = &target.page {
             let source = self.media.root.join(rel);
             out.extend(std::fs::read(&source).at(&source)?);
-            return Ok(self.anatomy(target));
+            return Ok(self.trace(target));
         }
         let parts = self.parts(&target.page);
-        let anatomy = self.anatomy_of(&parts, &parts.header_bytes(), target.family);
+        let trace = self.trace_of(&parts, target);
         let Parts {
             template,
             title,
             header,
             items,
+            ..
         } = parts;
         let (head, tail) = self.renderer.page(template, &title, &header)?;
         out.extend_from_slice(head.as_bytes());
@@ -698,6 +727,6 @@ impl<'a> Site<'a> {
             out.extend_from_slice(self.entry(item.row, item.variant)?.as_bytes());
         }
         out.extend_from_slice(tail.as_bytes());
-        Ok(anatomy)
+        Ok(trace)
     }
 }

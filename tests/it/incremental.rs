@@ -489,25 +489,68 @@ fn status_counts_stale_targets_without_writing() {
     assert!(r.stdout.contains("up to date"), "{}", r.stdout);
 }
 
+/// `status --explain PATH`'s answer.
+fn explain(d: &Path, path: &str) -> String {
+    let r = run(&["status", p(d), "--explain", path]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    r.stdout
+}
+
 #[test]
-fn explain_names_the_changed_input() {
+fn explain_follows_the_traces_down_to_the_changed_input() {
     let dir = temp();
     let d = dir.path().join("c");
     small_collection(&d, 20, 27);
     build(&d);
+    // A typo: the entry's content.
     edit_poems(&d, |p| p[4]["content"] = json!("changed words"));
-    let r = run(&["status", p(&d), "--explain", "similar/0005-01.html"]);
+    let why = explain(&d, "similar/0005-01.html");
+    assert!(why.contains("entry 0005 <- content changed"), "{why}");
+    build(&d);
+    // An embedding: the neighbours, from the vectors, from the file, naming the poem.
+    edit_embeddings(&d, |e| {
+        let v: Vec<Value> = e[11]["embedding"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .rev()
+            .cloned()
+            .collect();
+        e[11]["embedding"] = json!(v);
+    });
+    let stale = run(&["status", p(&d)]).stdout;
+    let page = (1..=20)
+        .map(|i| format!("similar/{i:04}-01.html"))
+        .find(|page| explain(&d, page).contains("poems shown"))
+        .unwrap_or_else(|| panic!("no similar page shows other poems:\n{stale}"));
+    let why = explain(&d, &page);
     assert!(
-        r.stdout.contains("entry of poem 0005 changed: content"),
-        "{}",
-        r.stdout
+        why.contains(
+            "poems shown <- neighbours <- vectors <- embeddings.json (vector of poem 0012 changed)"
+        ),
+        "{why}"
     );
-    let r = run(&["status", p(&d), "--explain", "chronological/01.html"]);
-    assert!(
-        r.stdout.contains("changed: content") || r.stdout.contains("up to date"),
-        "{}",
-        r.stdout
+    build(&d);
+    // A configuration key: the cloud's order, from the seed.
+    let c = std::fs::read_to_string(d.join("verso.toml")).unwrap();
+    std::fs::write(
+        d.join("verso.toml"),
+        c.replace("[wordcloud]\n", "[wordcloud]\nseed = 7\n"),
+    )
+    .unwrap();
+    let why = explain(&d, "index.html");
+    assert!(why.contains("cloud <- wordcloud.seed changed"), "{why}");
+    build(&d);
+    // A template.
+    use_template(
+        &d,
+        "ranked",
+        &format!("{}<!-- edited -->", verso::render::BUILT_IN[4].1),
     );
+    let why = explain(&d, "similar/0003-01.html");
+    assert!(why.contains("template ranked changed"), "{why}");
+    let why = explain(&d, "index.html");
+    assert!(why.contains("up to date"), "{why}");
 }
 
 fn damage(cache: &Path, seed: u64) {

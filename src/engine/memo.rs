@@ -1,0 +1,420 @@
+//! The memo: one get-or-compute for every derived rule. For a fingerprint
+//! it returns the value of the last build when the key matches (loading it
+//! from the store only when someone reads it), else computes it; each rule
+//! instance is computed at most once per process. It records the trace of
+//! every instance it was asked for (so whatever this build did not ask for
+//! is pruned without a list of things to keep), counts what each rule
+//! computed and reused (the event log), and cuts off early: dependents hash
+//! a value, not its key, so a recomputed value with the same bytes changes
+//! nothing downstream.
+//!
+//! Traces of derived rules, the stat cache of input files and the root's
+//! key live in a small plain file beside the store (`memo`): it is read
+//! before any input is validated, when the store may not be opened yet (a
+//! build that stops on bad input leaves the cache as it was). Values live in
+//! the store under their own hash, written once the store is open.
+
+use super::inputs::FileHash;
+use super::rule::{Code, Fingerprint, Rule, Trace};
+use super::store::Store;
+use crate::error::{Error, Result};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::any::Any;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// The memo file's name in the cache folder.
+pub const MEMO_FILE: &str = "memo";
+
+/// What the memo file holds.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MemoFile {
+    /// Traces of derived rules, by instance.
+    pub traces: BTreeMap<String, Trace>,
+    /// Content hashes of input files by path, size and modification time.
+    pub files: Vec<FileHash>,
+    /// The root key of the last completed build and how many targets it
+    /// recorded: when both still hold, no target can be stale.
+    pub completed: Option<([u8; 32], usize)>,
+}
+
+impl MemoFile {
+    pub fn read(dir: &Path) -> MemoFile {
+        std::fs::read(dir.join(MEMO_FILE))
+            .ok()
+            .and_then(|b| postcard::from_bytes(&b).ok())
+            .unwrap_or_default()
+    }
+
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        let bytes = postcard::to_stdvec(self).expect("memos serialise");
+        super::exec::write_atomically(&dir.join(MEMO_FILE), &bytes).map(|_| ())
+    }
+}
+
+/// Where a rule's value is kept between builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// In the store: expensive to compute.
+    Store,
+    /// Recomputed by each process: cheaper than reading it back.
+    Memory,
+}
+
+/// How often each rule computed or reused a value in this process.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RuleCounts {
+    pub computed: usize,
+    pub reused: usize,
+}
+
+type Compute<'a, T> = Box<dyn FnOnce(&mut Vec<String>) -> Result<T> + Send + 'a>;
+
+/// A derived value: its key and value hash are known at once; the value is
+/// read from the store (or, were it missing there, computed) on first use.
+pub struct Derived<'a, T> {
+    pub instance: String,
+    pub value_hash: blake3::Hash,
+    /// Warnings its computation gave.
+    pub notes: Vec<String>,
+    /// Computed by this call (not reused).
+    pub fresh: bool,
+    rule: Rule,
+    cell: OnceLock<Arc<T>>,
+    fallback: Mutex<Option<Compute<'a, T>>>,
+}
+
+impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> Derived<'_, T> {
+    pub fn get(&self, memo: &Memo) -> Result<Arc<T>> {
+        if let Some(v) = self.cell.get() {
+            return Ok(Arc::clone(v));
+        }
+        let value = match memo.load::<T>(&self.value_hash) {
+            Some(v) => v,
+            None => {
+                let compute = self.fallback.lock().unwrap().take().ok_or_else(|| {
+                    Error::Failed(format!("the cached {} could not be read", self.instance))
+                })?;
+                memo.count(self.rule, |c| c.computed += 1);
+                let v = compute(&mut Vec::new())?;
+                memo.keep(&v);
+                v
+            }
+        };
+        Ok(Arc::clone(self.cell.get_or_init(|| Arc::new(value))))
+    }
+}
+
+pub struct Memo {
+    pub code: Code,
+    /// Ignore what earlier builds stored (`--force`).
+    force: bool,
+    /// What the last build left.
+    pub stored: MemoFile,
+    /// The store was set aside: its traces describe values that are gone.
+    stored_lost: AtomicBool,
+    /// Traces of this process, by instance.
+    current: Mutex<BTreeMap<String, Trace>>,
+    /// Values computed or loaded by this process, by key.
+    values: Mutex<HashMap<[u8; 32], Arc<dyn Any + Send + Sync>>>,
+    /// Serialised values not yet in the store.
+    pending: Mutex<Vec<([u8; 32], Vec<u8>)>>,
+    store: OnceLock<Store>,
+    events: Mutex<BTreeMap<Rule, RuleCounts>>,
+}
+
+impl Memo {
+    pub fn new(code: Code, stored: MemoFile, force: bool) -> Memo {
+        Memo {
+            code,
+            force,
+            stored,
+            stored_lost: AtomicBool::new(false),
+            current: Default::default(),
+            values: Default::default(),
+            pending: Default::default(),
+            store: OnceLock::new(),
+            events: Default::default(),
+        }
+    }
+
+    /// A fingerprint of `rule` for `instance`, with its code identity.
+    pub fn fingerprint(&self, rule: Rule, instance: impl Into<String>) -> Fingerprint {
+        Fingerprint::new(rule, instance, &self.code)
+    }
+
+    /// The store, once validation has passed and it is open.
+    pub fn store(&self) -> Option<&Store> {
+        self.store.get()
+    }
+
+    /// Open the store's tier: values computed so far are written to it. A
+    /// store that starts empty (new, or one set aside) holds no earlier value.
+    pub fn attach(&self, store: Store, fresh: bool) -> Result<()> {
+        if fresh {
+            self.stored_lost.store(true, Ordering::Relaxed);
+        }
+        let _ = self.store.set(store);
+        self.write_pending()
+    }
+
+    fn write_pending(&self) -> Result<()> {
+        if let Some(store) = self.store() {
+            for (hash, bytes) in self.pending.lock().unwrap().drain(..) {
+                store.put_value(&hash, &bytes)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn count(&self, rule: Rule, f: impl FnOnce(&mut RuleCounts)) {
+        f(self.events.lock().unwrap().entry(rule).or_default());
+    }
+
+    /// What each rule computed and reused in this process.
+    pub fn events(&self) -> BTreeMap<Rule, RuleCounts> {
+        self.events.lock().unwrap().clone()
+    }
+
+    /// This build's trace of an instance, else the last build's.
+    pub fn trace(&self, instance: &str) -> Option<Trace> {
+        self.current
+            .lock()
+            .unwrap()
+            .get(instance)
+            .cloned()
+            .or_else(|| self.stored_trace(instance).cloned())
+    }
+
+    /// The last build's trace of an instance.
+    pub fn stored_trace(&self, instance: &str) -> Option<&Trace> {
+        if self.stored_lost.load(Ordering::Relaxed) {
+            return None;
+        }
+        self.stored.traces.get(instance)
+    }
+
+    fn load<T: DeserializeOwned>(&self, hash: &blake3::Hash) -> Option<T> {
+        if let Some((_, bytes)) = self
+            .pending
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(h, _)| h == hash.as_bytes())
+        {
+            return postcard::from_bytes(bytes).ok();
+        }
+        self.store()?.value(hash)
+    }
+
+    /// Keep a value recomputed after its stored copy was lost.
+    fn keep<T: Serialize>(&self, value: &T) {
+        let bytes = postcard::to_stdvec(value).expect("values serialise");
+        let hash = blake3::hash(&bytes);
+        self.pending.lock().unwrap().push((*hash.as_bytes(), bytes));
+        let _ = self.write_pending();
+    }
+
+    /// The value of `fp`: the stored one when the key matches, else computed.
+    pub fn derive<'a, T>(
+        &self,
+        fp: Fingerprint,
+        keep: Keep,
+        compute: impl FnOnce(&mut Vec<String>) -> Result<T> + Send + 'a,
+    ) -> Result<Derived<'a, T>>
+    where
+        T: Serialize + DeserializeOwned + Send + Sync + 'static,
+    {
+        let key = fp.key();
+        let rule = fp.rule;
+        // At most once per process.
+        let known = self.values.lock().unwrap().get(key.as_bytes()).cloned();
+        if let Some(any) = known {
+            if let (Ok(value), Some(trace)) = (any.downcast::<T>(), self.trace(&fp.instance)) {
+                self.count(rule, |c| c.reused += 1);
+                return Ok(self.handle(fp.instance, rule, &trace, Some(value), None));
+            }
+        }
+        let stored = match keep {
+            Keep::Store => self.reusable(&fp, &key),
+            Keep::Memory => None,
+        };
+        if let Some(trace) = stored {
+            self.count(rule, |c| c.reused += 1);
+            self.current
+                .lock()
+                .unwrap()
+                .insert(fp.instance.clone(), trace.clone());
+            return Ok(self.handle(fp.instance, rule, &trace, None, Some(Box::new(compute))));
+        }
+        self.count(rule, |c| c.computed += 1);
+        let mut notes = Vec::new();
+        let value = compute(&mut notes)?;
+        let value_hash = match keep {
+            Keep::Store => {
+                let bytes = postcard::to_stdvec(&value).expect("values serialise");
+                let hash = blake3::hash(&bytes);
+                self.pending.lock().unwrap().push((*hash.as_bytes(), bytes));
+                self.write_pending()?;
+                hash
+            }
+            // Not kept, so not hashed: its dependents key on its key.
+            Keep::Memory => key,
+        };
+        let mut trace = fp.trace(key, value_hash);
+        trace.notes = notes;
+        let value = Arc::new(value);
+        self.values.lock().unwrap().insert(
+            *key.as_bytes(),
+            Arc::clone(&value) as Arc<dyn Any + Send + Sync>,
+        );
+        self.current
+            .lock()
+            .unwrap()
+            .insert(fp.instance.clone(), trace.clone());
+        let mut handle = self.handle(fp.instance, rule, &trace, Some(value), None);
+        handle.fresh = true;
+        Ok(handle)
+    }
+
+    /// A stored trace that `fp` may reuse: same key, and (once the store is
+    /// open) its value there.
+    fn reusable(&self, fp: &Fingerprint, key: &blake3::Hash) -> Option<Trace> {
+        let trace = self.stored_trace(&fp.instance)?;
+        let present = || {
+            self.store()
+                .is_none_or(|s| s.has_value(&blake3::Hash::from(trace.value)))
+        };
+        (!self.force && trace.key == *key.as_bytes() && present()).then(|| trace.clone())
+    }
+
+    /// Many instances of one rule, the missing ones computed together
+    /// (`compute` gets their positions in `fps`): kept in the store.
+    pub fn derive_batch<'a, T>(
+        &self,
+        fps: Vec<Fingerprint>,
+        compute: impl FnOnce(&[usize]) -> Result<Vec<T>>,
+    ) -> Result<Vec<Derived<'a, T>>>
+    where
+        T: Serialize + DeserializeOwned + Send + Sync + 'static,
+    {
+        let keys: Vec<blake3::Hash> = fps.iter().map(Fingerprint::key).collect();
+        let reused: Vec<Option<Trace>> = fps
+            .iter()
+            .zip(&keys)
+            .map(|(fp, key)| self.reusable(fp, key))
+            .collect();
+        let missing: Vec<usize> = (0..fps.len()).filter(|&i| reused[i].is_none()).collect();
+        let mut computed = if missing.is_empty() {
+            Vec::new()
+        } else {
+            compute(&missing)?
+        }
+        .into_iter();
+        let mut out = Vec::with_capacity(fps.len());
+        for ((fp, key), reused) in fps.into_iter().zip(keys).zip(reused) {
+            let rule = fp.rule;
+            let (trace, value) = match reused {
+                Some(trace) => {
+                    self.count(rule, |c| c.reused += 1);
+                    (trace, None)
+                }
+                None => {
+                    self.count(rule, |c| c.computed += 1);
+                    let value = computed.next().expect("one value per missing instance");
+                    let bytes = postcard::to_stdvec(&value).expect("values serialise");
+                    let hash = blake3::hash(&bytes);
+                    self.pending.lock().unwrap().push((*hash.as_bytes(), bytes));
+                    (fp.trace(key, hash), Some(Arc::new(value)))
+                }
+            };
+            self.current
+                .lock()
+                .unwrap()
+                .insert(fp.instance.clone(), trace.clone());
+            out.push(self.handle(fp.instance, rule, &trace, value, None));
+        }
+        self.write_pending()?;
+        Ok(out)
+    }
+
+    fn handle<'a, T>(
+        &self,
+        instance: String,
+        rule: Rule,
+        trace: &Trace,
+        value: Option<Arc<T>>,
+        fallback: Option<Compute<'a, T>>,
+    ) -> Derived<'a, T> {
+        let cell = OnceLock::new();
+        if let Some(v) = value {
+            let _ = cell.set(v);
+        }
+        Derived {
+            instance,
+            value_hash: blake3::Hash::from(trace.value),
+            notes: trace.notes.clone(),
+            fresh: false,
+            rule,
+            cell,
+            fallback: Mutex::new(fallback),
+        }
+    }
+
+    /// Record the trace of a fingerprint that has no value of its own (the
+    /// root); its key.
+    pub fn record(&self, fp: &Fingerprint) -> blake3::Hash {
+        let key = fp.key();
+        self.current
+            .lock()
+            .unwrap()
+            .insert(fp.instance.clone(), fp.trace(key, key));
+        key
+    }
+
+    /// Add digests of a value's parts to its trace (for explanations).
+    pub fn set_parts(&self, instance: &str, parts: Vec<(super::rule::Part, u32)>) {
+        if let Some(t) = self.current.lock().unwrap().get_mut(instance) {
+            t.parts = parts;
+        }
+    }
+
+    /// The memo file after this build: when it completed, the traces it
+    /// asked for (the rest is pruned); when it stopped early, those merged
+    /// over the last build's.
+    pub fn file_after(
+        &self,
+        completed: Option<([u8; 32], usize)>,
+        files: Vec<FileHash>,
+    ) -> MemoFile {
+        let mut traces = match completed {
+            Some(_) => BTreeMap::new(),
+            None if self.stored_lost.load(Ordering::Relaxed) => BTreeMap::new(),
+            None => self.stored.traces.clone(),
+        };
+        traces.extend(self.current.lock().unwrap().clone());
+        MemoFile {
+            traces,
+            files,
+            completed,
+        }
+    }
+
+    /// Drop stored values that no trace of this build refers to.
+    pub fn prune(&self) -> Result<()> {
+        let Some(store) = self.store() else {
+            return Ok(());
+        };
+        let used: HashSet<[u8; 32]> = self
+            .current
+            .lock()
+            .unwrap()
+            .values()
+            .map(|t| t.value)
+            .collect();
+        store.retain_values(&used)
+    }
+}

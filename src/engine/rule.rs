@@ -1,0 +1,431 @@
+//! Rules: every artefact a build derives is an instance of a rule, keyed by
+//! a fingerprint of named fields (each a 32-byte hash, one encoding) and
+//! the rule's code identity. The trace of a key (its fields, short) is what
+//! `status --explain` compares to say which input changed.
+//!
+//! | rule | one per | fields (besides `code`) | value | kept in |
+//! | --- | --- | --- | --- | --- |
+//! | `corpus` | build | `poems file`, media files | the poems | memory |
+//! | `vectors` | build | `embeddings file` or the texts (lexical), `poem indices` | one row per poem | store |
+//! | `word embeddings`, `colour embeddings` | build | their file, `vectors` | parsed, checked file | store |
+//! | `neighbours` | build | `vectors`, `pages.*` that set the list length | rankings and chains | store |
+//! | `vocabulary` | build | `texts` | words, counts, poems | memory |
+//! | `cloud` | build | `vocabulary`, every `wordcloud.*` key but `word_poems` | words, sizes, order | memory |
+//! | `word vector` | word | `word`, `poems with it`, `vectors`, `word embeddings` | a vector | store |
+//! | `colours` | build | `colors.*`, each colour word's `word vector`, `colour embeddings`, `vectors` | anchors, each poem's colour | store |
+//! | `word page` | cloud word | `word vector`, `colours`, `vectors`, `wordcloud.word_poems` | ranking, colour | store |
+//! | `timeline` | build | `times`, `timeline.end` | order, bar cells | memory |
+//! | `entry` | poem | the poem's shown fields, `colour`, `timeline position`, `chronological page`, `template entry` | its bytes | memory, trace in store |
+//! | `page` | output file | its templates, `page values`, `poems shown`, `entries` | the file | output folder, record in store |
+//! | `root` | build | `configuration`, every input file read, every template | — | memo file |
+//!
+//! Code identity: each rule names the source files that compute it; their
+//! text is compiled into the binary (`build.rs`) and hashed. A development
+//! build that edits `derive/chain.rs` invalidates the neighbours and what
+//! depends on their value, and nothing else. A hash rather than a version
+//! number to bump: forgetting a bump is exactly the class of mistake this
+//! engine exists to rule out. A test checks that every source file is
+//! claimed by a rule or listed as shaping no output.
+
+use serde::{Deserialize, Serialize};
+use std::sync::OnceLock;
+
+mod sources {
+    include!(concat!(env!("OUT_DIR"), "/sources.rs"));
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Rule {
+    Corpus,
+    Vectors,
+    WordEmbeddings,
+    ColourEmbeddings,
+    Neighbours,
+    Vocabulary,
+    Cloud,
+    WordVector,
+    Colours,
+    WordPage,
+    Timeline,
+    Entry,
+    Page,
+    Root,
+}
+
+/// Source files that shape no output (the command line, progress, checks,
+/// the engine's own bookkeeping): editing them invalidates nothing.
+pub const SHAPES_NO_OUTPUT: &[&str] = &[
+    "src/main.rs",
+    "src/lib.rs",
+    "src/cli.rs",
+    "src/run.rs",
+    "src/progress.rs",
+    "src/check.rs",
+    "src/fixture.rs",
+    "src/error.rs",
+    "src/engine/mod.rs",
+    "src/engine/rule.rs",
+    "src/engine/memo.rs",
+    "src/engine/store.rs",
+    "src/engine/exec.rs",
+    "src/engine/files.rs",
+    "src/engine/inputs.rs",
+    "src/engine/sweep.rs",
+    "src/engine/status.rs",
+    "src/engine/explain.rs",
+    "src/engine/summary.rs",
+];
+
+impl Rule {
+    pub const ALL: [Rule; 14] = [
+        Rule::Corpus,
+        Rule::Vectors,
+        Rule::WordEmbeddings,
+        Rule::ColourEmbeddings,
+        Rule::Neighbours,
+        Rule::Vocabulary,
+        Rule::Cloud,
+        Rule::WordVector,
+        Rule::Colours,
+        Rule::WordPage,
+        Rule::Timeline,
+        Rule::Entry,
+        Rule::Page,
+        Rule::Root,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Rule::Corpus => "corpus",
+            Rule::Vectors => "vectors",
+            Rule::WordEmbeddings => "word embeddings",
+            Rule::ColourEmbeddings => "colour embeddings",
+            Rule::Neighbours => "neighbours",
+            Rule::Vocabulary => "vocabulary",
+            Rule::Cloud => "cloud",
+            Rule::WordVector => "word vector",
+            Rule::Colours => "colours",
+            Rule::WordPage => "word page",
+            Rule::Timeline => "timeline",
+            Rule::Entry => "entry",
+            Rule::Page => "page",
+            Rule::Root => "root",
+        }
+    }
+
+    /// The source files whose code computes this rule's value.
+    pub fn code(self) -> &'static [&'static str] {
+        const RULES: &str = "src/engine/rules.rs";
+        match self {
+            Rule::Corpus => &["src/corpus.rs", "src/date.rs", "src/text.rs", RULES],
+            Rule::Vectors => &["src/vectors.rs", "src/derive/words.rs", RULES],
+            Rule::WordEmbeddings | Rule::ColourEmbeddings => &["src/vectors.rs", RULES],
+            Rule::Neighbours => &[
+                "src/derive/mod.rs",
+                "src/derive/rank.rs",
+                "src/derive/chain.rs",
+                RULES,
+            ],
+            Rule::Vocabulary => &["src/derive/vocabulary.rs", "src/derive/words.rs", RULES],
+            Rule::Cloud => &["src/derive/words.rs", RULES],
+            Rule::WordVector => &["src/derive/words.rs", "src/derive/colour.rs", RULES],
+            Rule::Colours => &["src/derive/colour.rs", "src/config.rs", RULES],
+            Rule::WordPage => &[
+                "src/derive/words.rs",
+                "src/derive/rank.rs",
+                "src/derive/colour.rs",
+                RULES,
+            ],
+            Rule::Timeline => &["src/derive/timeline.rs", "src/date.rs", RULES],
+            Rule::Entry => &[
+                "src/site/entry.rs",
+                "src/site/paths.rs",
+                "src/text.rs",
+                "src/render.rs",
+                "src/config.rs",
+            ],
+            Rule::Page => &[
+                "src/site/mod.rs",
+                "src/site/rank_line.rs",
+                "src/site/paths.rs",
+                "src/site/entry.rs",
+                "src/render.rs",
+                "src/text.rs",
+                "src/config.rs",
+            ],
+            Rule::Root => &[],
+        }
+    }
+}
+
+/// The code identity of every rule: compiled in, or changed on purpose (a
+/// test standing in for an edit of a rule's source).
+#[derive(Debug, Clone)]
+pub struct Code {
+    identities: Vec<blake3::Hash>,
+}
+
+impl Code {
+    /// The identities of the code in this binary.
+    pub fn compiled() -> &'static Code {
+        static CODE: OnceLock<Code> = OnceLock::new();
+        CODE.get_or_init(|| Code {
+            identities: Rule::ALL
+                .iter()
+                .map(|rule| {
+                    let mut h = blake3::Hasher::new();
+                    h.update(b"verso ");
+                    h.update(env!("CARGO_PKG_VERSION").as_bytes());
+                    h.update(rule.name().as_bytes());
+                    // Every rule's key changes with the key encoding here.
+                    for file in rule.code() {
+                        let text = source(file).unwrap_or_else(|| panic!("{file} is compiled in"));
+                        h.update(&(file.len() as u64).to_le_bytes());
+                        h.update(file.as_bytes());
+                        h.update(&(text.len() as u64).to_le_bytes());
+                        h.update(text.as_bytes());
+                    }
+                    h.finalize()
+                })
+                .collect(),
+        })
+    }
+
+    pub fn of(&self, rule: Rule) -> blake3::Hash {
+        self.identities[rule as usize]
+    }
+
+    /// These identities with `rule`'s changed, as an edit of its code would.
+    pub fn with_changed(&self, rule: Rule) -> Code {
+        let mut code = self.clone();
+        let old = code.identities[rule as usize];
+        let mut h = blake3::Hasher::new();
+        h.update(old.as_bytes());
+        h.update(b"edited");
+        code.identities[rule as usize] = h.finalize();
+        code
+    }
+}
+
+/// The compiled-in text of a source file.
+pub fn source(path: &str) -> Option<&'static str> {
+    sources::SOURCES
+        .iter()
+        .find(|(p, _)| *p == path)
+        .map(|(_, text)| *text)
+}
+
+/// Every compiled-in source file's path.
+pub fn source_files() -> impl Iterator<Item = &'static str> {
+    sources::SOURCES.iter().map(|(p, _)| *p)
+}
+
+/// One named input of a key: a hash, and the rule instance that made it
+/// (none for a file, a configuration key, a template or code).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    pub name: String,
+    pub hash: blake3::Hash,
+    pub from: Option<String>,
+}
+
+/// A rule instance's declared inputs.
+#[derive(Debug, Clone)]
+pub struct Fingerprint {
+    pub rule: Rule,
+    /// Which instance (a word, a poem, an output path; the rule's name when
+    /// there is one per build).
+    pub instance: String,
+    pub fields: Vec<Field>,
+}
+
+impl Fingerprint {
+    pub fn new(rule: Rule, instance: impl Into<String>, code: &Code) -> Fingerprint {
+        Fingerprint {
+            rule,
+            instance: instance.into(),
+            fields: vec![Field {
+                name: "code".into(),
+                hash: code.of(rule),
+                from: None,
+            }],
+        }
+    }
+
+    /// A field hashed elsewhere (a file's content, a template).
+    pub fn input(mut self, name: impl Into<String>, hash: blake3::Hash) -> Self {
+        self.fields.push(Field {
+            name: name.into(),
+            hash,
+            from: None,
+        });
+        self
+    }
+
+    /// A field that is another rule instance's value.
+    pub fn value(mut self, name: impl Into<String>, hash: blake3::Hash, from: &str) -> Self {
+        self.fields.push(Field {
+            name: name.into(),
+            hash,
+            from: Some(from.to_string()),
+        });
+        self
+    }
+
+    /// A small value, hashed here.
+    pub fn setting(self, name: impl Into<String>, value: &impl Serialize) -> Self {
+        let hash = blake3::hash(&postcard::to_stdvec(value).expect("settings serialise"));
+        self.input(name, hash)
+    }
+
+    /// Every key of a configuration section, one field each (`section.key`),
+    /// so a key added to the section is part of the fingerprint by itself.
+    pub fn settings(mut self, section: &str, value: &impl Serialize) -> Self {
+        match serde_json::to_value(value).expect("settings serialise") {
+            serde_json::Value::Object(map) => {
+                for (key, v) in map {
+                    self = self.setting(format!("{section}.{key}"), &v.to_string());
+                }
+                self
+            }
+            other => self.setting(section.to_string(), &other.to_string()),
+        }
+    }
+
+    /// The key: the rule's name and every field, in one encoding.
+    pub fn key(&self) -> blake3::Hash {
+        let mut h = blake3::Hasher::new();
+        h.update(self.rule.name().as_bytes());
+        for f in &self.fields {
+            h.update(&(f.name.len() as u64).to_le_bytes());
+            h.update(f.name.as_bytes());
+            h.update(f.hash.as_bytes());
+        }
+        h.finalize()
+    }
+
+    /// The trace kept for this key and its value.
+    pub fn trace(&self, key: blake3::Hash, value: blake3::Hash) -> Trace {
+        Trace {
+            key: *key.as_bytes(),
+            value: *value.as_bytes(),
+            fields: self
+                .fields
+                .iter()
+                .map(|f| (f.name.clone(), short(&f.hash), f.from.clone()))
+                .collect(),
+            parts: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+}
+
+/// The first 8 bytes of a hash: enough to tell which field changed.
+pub fn short(hash: &blake3::Hash) -> [u8; 8] {
+    hash.as_bytes()[..8].try_into().expect("8 bytes")
+}
+
+/// What the engine remembers of a rule instance it derived: its key, its
+/// value's hash, its fields (short) and where each came from, digests of
+/// the value's parts (a vector per poem, an entry per shown poem) so that
+/// an explanation can name the part that changed, and the notes (warnings)
+/// its computation gave, repeated whenever the value is reused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trace {
+    pub key: [u8; 32],
+    pub value: [u8; 32],
+    pub fields: Vec<(String, [u8; 8], Option<String>)>,
+    pub parts: Vec<(Part, u32)>,
+    pub notes: Vec<String>,
+}
+
+/// The name of a part of a value.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Part {
+    /// A poem, by poem_index.
+    Poem(u32),
+}
+
+/// A 32-bit digest of a part.
+pub fn part_digest(bytes: &[u8]) -> u32 {
+    u32::from_le_bytes(
+        blake3::hash(bytes).as_bytes()[..4]
+            .try_into()
+            .expect("4 bytes"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_source_file_is_claimed_by_a_rule_or_shapes_no_output() {
+        for file in source_files() {
+            let claimed = Rule::ALL.iter().any(|r| r.code().contains(&file));
+            assert!(
+                claimed || SHAPES_NO_OUTPUT.contains(&file),
+                "{file}: name it in the code of the rules it shapes (Rule::code) or in SHAPES_NO_OUTPUT"
+            );
+        }
+        for file in Rule::ALL
+            .iter()
+            .flat_map(|r| r.code())
+            .chain(SHAPES_NO_OUTPUT)
+        {
+            assert!(source(file).is_some(), "{file} is not a source file");
+        }
+    }
+
+    #[test]
+    fn keys_follow_names_hashes_and_code() {
+        let code = Code::compiled();
+        let base = Fingerprint::new(Rule::Neighbours, "neighbours", code)
+            .input("a", blake3::hash(b"1"))
+            .setting("n", &3u32);
+        let key = base.key();
+        assert_eq!(key, base.clone().key());
+        let renamed = Fingerprint::new(Rule::Neighbours, "neighbours", code)
+            .input("b", blake3::hash(b"1"))
+            .setting("n", &3u32);
+        assert_ne!(key, renamed.key());
+        let other = Fingerprint::new(Rule::Neighbours, "neighbours", code)
+            .input("a", blake3::hash(b"1"))
+            .setting("n", &4u32);
+        assert_ne!(key, other.key());
+        let edited = Fingerprint::new(
+            Rule::Neighbours,
+            "neighbours",
+            &code.with_changed(Rule::Neighbours),
+        )
+        .input("a", blake3::hash(b"1"))
+        .setting("n", &3u32);
+        assert_ne!(key, edited.key());
+        let unrelated = Fingerprint::new(
+            Rule::Neighbours,
+            "neighbours",
+            &code.with_changed(Rule::Cloud),
+        )
+        .input("a", blake3::hash(b"1"))
+        .setting("n", &3u32);
+        assert_eq!(key, unrelated.key());
+    }
+
+    #[test]
+    fn settings_become_one_field_per_key() {
+        #[derive(Serialize)]
+        struct Section {
+            seed: u64,
+            words: Vec<String>,
+        }
+        let fp = Fingerprint::new(Rule::Cloud, "cloud", Code::compiled()).settings(
+            "wordcloud",
+            &Section {
+                seed: 7,
+                words: vec![],
+            },
+        );
+        let names: Vec<&str> = fp.fields.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["code", "wordcloud.seed", "wordcloud.words"]);
+    }
+}

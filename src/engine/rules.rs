@@ -1,0 +1,420 @@
+//! The derived-data rules of SPEC's stages 1–4, each a fingerprint of its
+//! declared inputs and a compute function that reads nothing else: the
+//! corpus, the vectors and their companion files, neighbours, vocabulary,
+//! cloud, word vectors, colours, word pages and the timeline (the table is
+//! in `rule.rs`). Files are read only through `Inputs`, so the root sees them.
+
+use super::inputs::Inputs;
+use super::memo::{Derived, Keep, Memo};
+use super::rule::{part_digest, Part, Rule};
+use crate::config::{Config, COLOUR_NAMES};
+use crate::corpus::{self, Corpus};
+use crate::derive::colour::{self, Anchors};
+use crate::derive::timeline::Timeline;
+use crate::derive::vocabulary::Vocabulary;
+use crate::derive::words::{self, CloudWord, WordPage, WordRanking, WordVectors};
+use crate::derive::Neighbours;
+use crate::error::Result;
+use crate::progress::Progress;
+use crate::render::Renderer;
+use crate::site::entry::{EntryView, Placement, Variant};
+use crate::vectors::{self, Embeddings, Matrix};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// What every rule here reads from.
+pub struct Context<'a> {
+    pub memo: &'a Memo,
+    pub config: &'a Config,
+    pub inputs: &'a Inputs,
+    pub progress: &'a Progress,
+}
+
+/// The name a file goes by in fingerprints and explanations: its path
+/// relative to the collection folder (keys stay portable).
+pub fn file_name(config: &Config, path: &Path) -> String {
+    path.strip_prefix(&config.root)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .replace('\\', "/")
+}
+
+/// Stage 1: poems.json, parsed and validated.
+pub fn corpus(cx: &Context) -> Result<Derived<'static, Corpus>> {
+    let path = &cx.config.poems;
+    let (bytes, hash) = cx.inputs.read_file(path, corpus::read)?;
+    let fp = cx
+        .memo
+        .fingerprint(Rule::Corpus, "corpus")
+        .input(file_name(cx.config, path), hash);
+    let media = cx.config.media.clone();
+    let path = path.clone();
+    cx.memo.derive(fp, Keep::Memory, move |_| {
+        corpus::parse(&path, &bytes, &media)
+    })
+}
+
+fn hash_of<T: Serialize + ?Sized>(value: &T) -> blake3::Hash {
+    blake3::hash(&postcard::to_stdvec(value).expect("values serialise"))
+}
+
+fn poem_indices(corpus: &Corpus) -> blake3::Hash {
+    hash_of(&corpus.poems.iter().map(|p| p.index).collect::<Vec<_>>())
+}
+
+fn poem_texts(corpus: &Corpus) -> blake3::Hash {
+    hash_of(&corpus.poems.iter().map(|p| &p.content).collect::<Vec<_>>())
+}
+
+/// Stage 2: one vector per poem, from the embeddings file or the lexical
+/// embedder; warnings (embeddings of unknown poems) are repeated on reuse.
+pub fn vectors(cx: &Context, corpus: &Arc<Corpus>) -> Result<Derived<'static, Matrix>> {
+    let fp = cx
+        .memo
+        .fingerprint(Rule::Vectors, "vectors")
+        .input("poem indices", poem_indices(corpus));
+    let derived = match &cx.config.embeddings {
+        Some(path) => {
+            let fp = fp.input(file_name(cx.config, path), cx.inputs.hash(path)?);
+            let (path, corpus) = (path.clone(), Arc::clone(corpus));
+            cx.memo.derive(fp, Keep::Store, move |notes| {
+                let parsed = vectors::load(&path)?;
+                let (m, warnings) = vectors::align(&path, &corpus, &parsed)?;
+                notes.extend(warnings);
+                Ok(m)
+            })?
+        }
+        None => {
+            cx.progress.note(
+                "no embeddings file: using the built-in lexical embedder (hashed TF-IDF of the words)",
+            );
+            let fp = fp.input("poem texts", poem_texts(corpus));
+            let corpus = Arc::clone(corpus);
+            cx.memo
+                .derive(fp, Keep::Store, move |_| Ok(vectors::lexical(&corpus)))?
+        }
+    };
+    for note in &derived.notes {
+        cx.progress.warn(&format!("warning: {note}"));
+    }
+    if derived.fresh {
+        // Which poem's vector changed, for explanations.
+        let m = derived.get(cx.memo)?;
+        let parts = (0..m.rows())
+            .map(|row| {
+                let bytes: Vec<u8> = m.row(row).iter().flat_map(|x| x.to_le_bytes()).collect();
+                (Part::Poem(corpus.poems[row].index), part_digest(&bytes))
+            })
+            .collect();
+        cx.memo.set_parts("vectors", parts);
+    }
+    Ok(derived)
+}
+
+/// Stage 2: a word or colour embeddings file, parsed and checked against
+/// the poems' dimension. `None` without one, or beside the lexical embedder.
+pub fn companion<'v>(
+    cx: &Context<'v>,
+    rule: Rule,
+    path: &Option<PathBuf>,
+    vectors: &'v Derived<'_, Matrix>,
+) -> Result<Option<Derived<'v, Embeddings>>> {
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    if cx.config.embeddings.is_none() {
+        cx.progress.warn(&format!(
+            "warning: {} is ignored: {} are not mixed with the lexical embedder",
+            path.display(),
+            rule.name()
+        ));
+        return Ok(None);
+    }
+    let fp = cx
+        .memo
+        .fingerprint(rule, rule.name())
+        .input(file_name(cx.config, path), cx.inputs.hash(path)?)
+        .value("vectors", vectors.value_hash, &vectors.instance);
+    let path = path.clone();
+    let memo = cx.memo;
+    cx.memo
+        .derive(fp, Keep::Store, move |_| {
+            let e = vectors::load(&path)?;
+            vectors::check_dimension(&path, &e, vectors.get(memo)?.dim)?;
+            Ok(e)
+        })
+        .map(Some)
+}
+
+/// Stage 3: rankings and chains, as long as the pages need.
+pub fn neighbours<'v>(
+    cx: &Context<'v>,
+    vectors: &'v Derived<'_, Matrix>,
+    list_len: usize,
+) -> Result<Derived<'v, Neighbours>> {
+    let fp = cx
+        .memo
+        .fingerprint(Rule::Neighbours, "neighbours")
+        .value("vectors", vectors.value_hash, &vectors.instance)
+        .setting("pages.poems_per_page × pages per poem", &(list_len as u64));
+    let memo = cx.memo;
+    cx.memo.derive(fp, Keep::Store, move |_| {
+        Ok(Neighbours::compute(
+            &*vectors.get(memo)?,
+            list_len,
+            list_len,
+        ))
+    })
+}
+
+/// The `[wordcloud]` keys that choose and order the cloud's words.
+#[derive(Serialize)]
+struct CloudSettings<'a> {
+    max_words: usize,
+    min_occurrences: usize,
+    min_word_length: usize,
+    seed: u64,
+    stop_words: &'a [String],
+}
+
+/// The colours' anchors and each poem's colour.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Colours {
+    pub anchors: Anchors,
+    pub of_poems: Vec<u8>,
+}
+
+/// A word's vector; `None` when nothing gives it one.
+type WordVector = Option<Vec<f32>>;
+
+/// What stage 4 gives the pages.
+pub struct WordData {
+    pub colours: Arc<Colours>,
+    /// The cloud's words that have a page, in display order.
+    pub words: Vec<WordPage>,
+}
+
+/// Stage 4: vocabulary, cloud, word vectors, colours and word pages.
+pub fn word_data<'v>(
+    cx: &Context<'v>,
+    corpus: &Arc<Corpus>,
+    vectors: &'v Derived<'_, Matrix>,
+    word_embeddings: Option<&'v Derived<'_, Embeddings>>,
+    colour_embeddings: Option<&'v Derived<'_, Embeddings>>,
+) -> Result<WordData> {
+    let memo = cx.memo;
+    let config = cx.config;
+    let vocabulary = {
+        let fp = memo
+            .fingerprint(Rule::Vocabulary, "vocabulary")
+            .input("poem texts", poem_texts(corpus));
+        let corpus = Arc::clone(corpus);
+        memo.derive(fp, Keep::Memory, move |_| Ok(Vocabulary::of(&corpus)))?
+    };
+    let vocab = vocabulary.get(memo)?;
+    let cloud = {
+        let settings = CloudSettings {
+            max_words: config.max_words,
+            min_occurrences: config.min_occurrences,
+            min_word_length: config.min_word_length,
+            seed: config.seed,
+            stop_words: &config.stop_words,
+        };
+        let fp = memo
+            .fingerprint(Rule::Cloud, "cloud")
+            .value("vocabulary", vocabulary.value_hash, &vocabulary.instance)
+            .settings("wordcloud", &settings);
+        let vocab = Arc::clone(&vocab);
+        let rules = words::CloudRules {
+            max_words: settings.max_words,
+            min_occurrences: settings.min_occurrences,
+            min_word_length: settings.min_word_length,
+            extra_stop_words: settings.stop_words,
+        };
+        let seed = settings.seed;
+        memo.derive(fp, Keep::Memory, move |_| {
+            let mut cloud = words::cloud(&vocab, &rules);
+            words::shuffle(&mut cloud, seed);
+            Ok(cloud)
+        })?
+        .get(memo)?
+    };
+
+    // Word vectors of the cloud's words and the colours' words.
+    let mut wanted: Vec<&str> = cloud.iter().map(|w| w.word.as_str()).collect();
+    wanted.extend(config.colour_words.iter().flatten().map(String::as_str));
+    wanted.sort_unstable();
+    wanted.dedup();
+    let fps = wanted
+        .iter()
+        .map(|word| {
+            let rows = vocab.poems_with(word).unwrap_or(&[]);
+            let fp = memo
+                .fingerprint(Rule::WordVector, format!("word vector {word}"))
+                .setting("word", word)
+                .setting("poems with it", &rows)
+                .value("vectors", vectors.value_hash, &vectors.instance);
+            match word_embeddings {
+                Some(e) => fp.value("word embeddings", e.value_hash, &e.instance),
+                None => fp,
+            }
+        })
+        .collect();
+    let word_vectors: Vec<Derived<WordVector>> = memo.derive_batch(fps, |missing| {
+        let m = vectors.get(memo)?;
+        let embedded = word_embeddings.map(|e| e.get(memo)).transpose()?;
+        let lookup = WordVectors::new(&vocab, &m, embedded.as_deref());
+        Ok(missing.par_iter().map(|&i| lookup.get(wanted[i])).collect())
+    })?;
+    let vector_of: BTreeMap<&str, &Derived<WordVector>> =
+        wanted.iter().copied().zip(&word_vectors).collect();
+
+    let colours = {
+        let named: BTreeMap<&str, &Vec<String>> = COLOUR_NAMES
+            .iter()
+            .copied()
+            .zip(&config.colour_words)
+            .collect();
+        let mut fp = memo
+            .fingerprint(Rule::Colours, "colours")
+            .settings("colors", &named)
+            .value("vectors", vectors.value_hash, &vectors.instance);
+        for word in config.colour_words.iter().flatten() {
+            let v = vector_of[word.as_str()];
+            fp = fp.value(format!("vector of {word}"), v.value_hash, &v.instance);
+        }
+        if let Some(e) = colour_embeddings {
+            fp = fp.value("colour embeddings", e.value_hash, &e.instance);
+        }
+        let vector_of = &vector_of;
+        memo.derive(fp, Keep::Store, move |_| {
+            let m = vectors.get(memo)?;
+            let embedded = colour_embeddings.map(|e| e.get(memo)).transpose()?;
+            let lookup = embedded.as_ref().map(|e| (e, e.lookup()));
+            let anchors = COLOUR_NAMES
+                .iter()
+                .zip(&config.colour_words)
+                .map(|(name, words)| {
+                    if let Some((e, lookup)) = &lookup {
+                        if let Some(&i) = lookup.get(*name) {
+                            return Ok(Some(e.vectors.row(i).to_vec()));
+                        }
+                    }
+                    let vs = words
+                        .iter()
+                        .map(|w| vector_of[w.as_str()].get(memo))
+                        .collect::<Result<Vec<_>>>()?;
+                    Ok(colour::unit_mean(
+                        vs.iter().filter_map(|v| v.as_deref()),
+                        m.dim,
+                    ))
+                })
+                .collect::<Result<Anchors>>()?;
+            let of_poems = colour::assign(&m, &anchors);
+            Ok(Colours { anchors, of_poems })
+        })?
+    };
+
+    // A page for each cloud word that has a vector.
+    let with_vector: Vec<(&CloudWord, Arc<WordVector>, &Derived<WordVector>)> = cloud
+        .iter()
+        .map(|w| {
+            let d = vector_of[w.word.as_str()];
+            Ok((w, d.get(memo)?, d))
+        })
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .filter(|(_, v, _)| v.is_some())
+        .collect();
+    let fps = with_vector
+        .iter()
+        .map(|(w, _, v)| {
+            memo.fingerprint(Rule::WordPage, format!("word page {}", w.word))
+                .value("word vector", v.value_hash, &v.instance)
+                .value("colours", colours.value_hash, &colours.instance)
+                .value("vectors", vectors.value_hash, &vectors.instance)
+                .setting("wordcloud.word_poems", &(config.word_poems as u64))
+        })
+        .collect();
+    let colours_value = colours.get(memo)?;
+    let rankings: Vec<Derived<WordRanking>> = memo.derive_batch(fps, |missing| {
+        let m = vectors.get(memo)?;
+        let queries: Vec<&[f32]> = missing
+            .iter()
+            .map(|&i| with_vector[i].1.as_deref().expect("words with a vector"))
+            .collect();
+        Ok(words::rank_words(
+            &queries,
+            &m,
+            &colours_value.anchors,
+            config.word_poems,
+        ))
+    })?;
+    let words = with_vector
+        .iter()
+        .zip(&rankings)
+        .map(|((word, _, _), ranking)| {
+            Ok(WordPage {
+                word: (*word).clone(),
+                ranking: (*ranking.get(memo)?).clone(),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(WordData {
+        colours: colours_value,
+        words,
+    })
+}
+
+/// The chronological order and the bars' cells.
+pub fn timeline(cx: &Context, corpus: &Arc<Corpus>) -> Result<Derived<'static, Timeline>> {
+    let times: Vec<(i64, usize)> = corpus.poems.iter().map(|p| (p.time, p.position)).collect();
+    let fp = cx
+        .memo
+        .fingerprint(Rule::Timeline, "timeline")
+        .input("poem times", hash_of(&times))
+        .setting("timeline.end", &cx.config.timeline_end);
+    let corpus = Arc::clone(corpus);
+    let end = cx.config.timeline_end;
+    cx.memo
+        .derive(fp, Keep::Memory, move |_| Ok(Timeline::new(&corpus, end)))
+}
+
+/// The most pages per poem whose similar and different pages, with the rest
+/// of the site, fit in `storage_limit_gb` (10⁹ bytes), estimated from the
+/// rendered size of every entry.
+pub fn pages_for_storage(config: &Config, corpus: &Corpus, renderer: &Renderer) -> Result<usize> {
+    let n = corpus.poems.len();
+    let place = Placement {
+        colour: 0,
+        filled: 0,
+        chronological_page: 1,
+    };
+    let entry_bytes: usize = corpus
+        .poems
+        .par_iter()
+        .map(|p| {
+            renderer
+                .entry(&EntryView::new(p, &place, Variant::Linked))
+                .map(|e| e.len())
+        })
+        .sum::<Result<usize>>()?;
+    let average = entry_bytes / n.max(1) + 40;
+    let media: u64 = corpus
+        .poems
+        .iter()
+        .flat_map(|p| &p.attachments)
+        .map(|a| std::fs::metadata(config.media.join(&a.relative_path)).map_or(0, |m| m.len()))
+        .sum();
+    let page_overhead = 3_000;
+    let fixed = entry_bytes
+        + config.max_words * (config.word_poems * average + page_overhead)
+        + media as usize;
+    let budget = (config.storage_limit_gb * 1e9) as usize;
+    let per_page = 2 * n * ((config.poems_per_page + 1) * average + page_overhead);
+    let most = (n.saturating_sub(1)).div_ceil(config.poems_per_page).max(1);
+    Ok((budget.saturating_sub(fixed) / per_page.max(1)).clamp(1, most))
+}

@@ -1,0 +1,163 @@
+//! A build's summary: counts per family (written, up to date, removed), the
+//! rules the engine computed and reused, each stage's seconds; printed, and
+//! written by `--summary-json` and `--changes`.
+
+use super::memo::RuleCounts;
+use crate::error::{IoContext, Result};
+use crate::progress::Progress;
+use crate::site::Family;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct FamilyCounts {
+    pub written: usize,
+    pub up_to_date: usize,
+    pub removed: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub families: Families,
+    /// Pages rendered (written, or rendered and found identical on disk).
+    pub rendered: usize,
+    pub interrupted: bool,
+    /// Targets an interrupted build did not reach.
+    pub left: usize,
+    /// Per rule: instances computed and reused (the engine's event log).
+    pub rules: BTreeMap<&'static str, RuleCounts>,
+    pub stages: Vec<StageTime>,
+    pub seconds: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StageTime {
+    pub stage: &'static str,
+    pub seconds: f64,
+}
+
+impl Summary {
+    pub fn new(
+        families: Families,
+        rendered: usize,
+        interrupted: bool,
+        left: usize,
+        rules: BTreeMap<&'static str, RuleCounts>,
+        progress: &Progress,
+    ) -> Summary {
+        let stages = progress
+            .stage_seconds
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|&(stage, seconds)| StageTime { stage, seconds })
+            .collect();
+        Summary {
+            families,
+            rendered,
+            interrupted,
+            left,
+            rules,
+            stages,
+            seconds: progress.started.elapsed().as_secs_f64(),
+        }
+    }
+
+    pub fn written(&self) -> usize {
+        self.families.values().map(|f| f.written).sum()
+    }
+    pub fn up_to_date(&self) -> usize {
+        self.families.values().map(|f| f.up_to_date).sum()
+    }
+    pub fn removed(&self) -> usize {
+        self.families.values().map(|f| f.removed).sum()
+    }
+}
+
+/// Where the reports go.
+pub struct Reports<'a> {
+    pub summary_json: Option<&'a PathBuf>,
+    pub changes: Option<&'a PathBuf>,
+}
+
+/// `--changes` (paths written and removed) and `--summary-json`.
+pub fn write_reports(
+    options: &Reports,
+    summary: &Summary,
+    written: &[String],
+    removed: &[String],
+) -> Result<()> {
+    if let Some(path) = &options.changes {
+        let mut text = String::new();
+        for p in written {
+            text.push_str(&format!("+{p}\n"));
+        }
+        for p in removed {
+            text.push_str(&format!("-{p}\n"));
+        }
+        std::fs::write(path, text).at(path)?;
+    }
+    if let Some(path) = &options.summary_json {
+        let json = serde_json::to_string_pretty(summary).expect("summaries serialise");
+        std::fs::write(path, json + "\n").at(path)?;
+    }
+    Ok(())
+}
+
+/// Per family name, the counts of a summary.
+pub type Families = BTreeMap<&'static str, FamilyCounts>;
+
+pub fn no_families() -> Families {
+    Family::ALL
+        .iter()
+        .map(|f| (f.name(), FamilyCounts::default()))
+        .collect()
+}
+
+pub fn counts(families: &mut Families, family: Family) -> &mut FamilyCounts {
+    families
+        .get_mut(family.name())
+        .expect("every family has counts")
+}
+
+/// The summary as printed at the end of a build.
+pub fn summary_text(summary: &Summary) -> String {
+    let mut text = String::new();
+    text.push_str(&format!(
+        "  {:<14} {:>8} {:>11} {:>8}\n",
+        "family", "written", "up to date", "removed"
+    ));
+    for (name, c) in &summary.families {
+        if c.written + c.up_to_date + c.removed > 0 {
+            text.push_str(&format!(
+                "  {name:<14} {:>8} {:>11} {:>8}\n",
+                c.written, c.up_to_date, c.removed
+            ));
+        }
+    }
+    text.push_str(&format!(
+        "  {:<14} {:>8} {:>11} {:>8}\n",
+        "total",
+        summary.written(),
+        summary.up_to_date(),
+        summary.removed()
+    ));
+    if summary.interrupted {
+        text.push_str(&format!(
+            "interrupted after {:.1} s: {} page(s) written, {} left; rerun to resume\n",
+            summary.seconds,
+            summary.written(),
+            summary.left
+        ));
+    } else {
+        text.push_str(&format!(
+            "built in {:.2} s: {} written, {} up to date, {} removed\n",
+            summary.seconds,
+            summary.written(),
+            summary.up_to_date(),
+            summary.removed()
+        ));
+    }
+    text
+}
