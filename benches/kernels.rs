@@ -25,7 +25,7 @@ struct Collection {
 
 fn collection() -> Collection {
     let dir = tempfile::tempdir().unwrap();
-    verso::fixture::write(dir.path(), poems(), 768, 1).unwrap();
+    verso::fixture::write(dir.path(), poems(), 768, 1, false).unwrap();
     let media = dir.path().join("media");
     let corpus = verso::corpus::load(&dir.path().join("poems.json"), &media).unwrap();
     let path = dir.path().join("embeddings.json");

@@ -94,6 +94,9 @@ pub struct FixtureArgs {
     pub dim: usize,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Also write word_embeddings.json and color_embeddings.json.
+    #[arg(long)]
+    pub companions: bool,
     /// Where to write the collection.
     pub dir: PathBuf,
 }

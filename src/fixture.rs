@@ -251,8 +251,10 @@ impl Gen {
     }
 }
 
-/// Write poems.json, embeddings.json, media/ and verso.toml into `dir`.
-pub fn write(dir: &Path, poems: usize, dim: usize, seed: u64) -> Result<()> {
+/// Write poems.json, embeddings.json, media/ and verso.toml into `dir`;
+/// with `companions`, word_embeddings.json and color_embeddings.json too,
+/// as a model-backed collection has them.
+pub fn write(dir: &Path, poems: usize, dim: usize, seed: u64, companions: bool) -> Result<()> {
     std::fs::create_dir_all(dir.join("media")).at(dir)?;
     let mut g = Gen(SplitMix64::new(seed ^ 0x5eed_0f5e_7e50));
     let clusters = ((poems as f64).sqrt() / 2.0).ceil().max(1.0) as usize;
@@ -374,11 +376,63 @@ pub fn write(dir: &Path, poems: usize, dim: usize, seed: u64) -> Result<()> {
     };
     write_file("poems.json", &json)?;
     write_file("embeddings.json", &vectors)?;
-    write_file(
-        "verso.toml",
-        &format!("# A synthetic collection: verso fixture --poems {poems} --dim {dim} --seed {seed}\npoems = \"poems.json\"\nembeddings = \"embeddings.json\"\n"),
-    )?;
-    Ok(())
+    let mut toml = format!("# A synthetic collection: verso fixture --poems {poems} --dim {dim} --seed {seed}\npoems = \"poems.json\"\nembeddings = \"embeddings.json\"\n");
+    if companions {
+        let (words, colours) = companion_files(&centres, seed);
+        write_file("word_embeddings.json", &words)?;
+        write_file("color_embeddings.json", &colours)?;
+        toml.push_str("word_embeddings = \"word_embeddings.json\"\ncolor_embeddings = \"color_embeddings.json\"\n");
+    }
+    write_file("verso.toml", &toml)
+}
+
+/// Word vectors near the centres of the clusters that favour each word, and
+/// a vector per colour name (`{KEY: [...]}` form), from their own generator
+/// so the poems do not change with the flag.
+fn companion_files(centres: &[Vec<f64>], seed: u64) -> (String, String) {
+    let mut g = Gen(SplitMix64::new(seed ^ 0xc0_10_55));
+    let dim = centres[0].len();
+    let band = 12;
+    let vector = |g: &mut Gen, near: &[&Vec<f64>]| -> String {
+        let raw: Vec<f64> = (0..dim)
+            .map(|k| {
+                let centre = near.iter().map(|c| c[k]).sum::<f64>() / near.len().max(1) as f64;
+                centre + 0.8 * g.gaussian()
+            })
+            .collect();
+        let norm = raw.iter().map(|v| v * v).sum::<f64>().sqrt();
+        let values: Vec<String> = raw.iter().map(|v| format!("{:.6}", v / norm)).collect();
+        format!("[{}]", values.join(", "))
+    };
+    let mut seen = std::collections::HashSet::new();
+    let words: Vec<String> = VOCABULARY
+        .iter()
+        .enumerate()
+        .filter(|(_, word)| seen.insert(**word))
+        .map(|(j, word)| {
+            let near: Vec<&Vec<f64>> = centres
+                .iter()
+                .enumerate()
+                .filter(|(c, _)| {
+                    let start = (c * 7) % (VOCABULARY.len() - band);
+                    (start..start + band).contains(&j)
+                })
+                .map(|(_, centre)| centre)
+                .collect();
+            format!("{word:?}: {}", vector(&mut g, &near))
+        })
+        .collect();
+    let colours: Vec<String> = crate::config::COLOUR_NAMES
+        .iter()
+        .map(|name| {
+            let centre = &centres[g.below(centres.len())];
+            format!("{name:?}: {}", vector(&mut g, &[centre]))
+        })
+        .collect();
+    (
+        format!("{{{}}}\n", words.join(",\n")),
+        format!("{{{}}}\n", colours.join(",\n")),
+    )
 }
 
 /// A date in one of the accepted forms, chosen by `form`.

@@ -16,7 +16,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Check(args) => check_command(args),
         Command::Clean(args) => clean_command(args),
         Command::Fixture(args) => {
-            crate::fixture::write(&args.dir, args.poems, args.dim, args.seed)?;
+            crate::fixture::write(&args.dir, args.poems, args.dim, args.seed, args.companions)?;
             println!(
                 "wrote a collection of {} poems ({} dimensions) to {}",
                 args.poems,

@@ -1,6 +1,6 @@
 //! Helpers: running the binary, making collections, reading whole trees.
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -251,4 +251,49 @@ pub fn write_svg(path: &Path, note: &str) {
         format!("<svg xmlns=\"http://www.w3.org/2000/svg\"><!-- {note} --></svg>"),
     )
     .unwrap();
+}
+
+/// A small collection with a word embeddings file (its colour embeddings
+/// file written but not configured), a referenced image and small pages.
+pub fn collection_with_everything(d: &Path, poems: usize, seed: u64) {
+    let (poems, seed) = (poems.to_string(), seed.to_string());
+    let r = run(&[
+        "fixture",
+        "--poems",
+        &poems,
+        "--dim",
+        "8",
+        "--seed",
+        &seed,
+        "--companions",
+        p(d),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    std::fs::write(
+        d.join("verso.toml"),
+        "word_embeddings = \"word_embeddings.json\"\n\n[pages]\npoems_per_page = 4\npages_per_poem = 2\nchronological_per_page = 10\n\n[wordcloud]\nmin_occurrences = 3\nword_poems = 5\nmax_words = 30\n",
+    )
+    .unwrap();
+    write_svg(&d.join("media/pic.svg"), "v1");
+    edit_poems(d, |p| {
+        p[2]["attachments"] = json!([{"relative_path": "pic.svg", "alt_text": "pic"}])
+    });
+}
+
+/// Set `key` (`section.name` or `name`) in verso.toml.
+pub fn set_key(d: &Path, key: &str, value: toml::Value) {
+    let path = d.join("verso.toml");
+    let mut table: toml::Table = std::fs::read_to_string(&path).unwrap().parse().unwrap();
+    match key.split_once('.') {
+        Some((section, name)) => {
+            let section = table
+                .entry(section)
+                .or_insert_with(|| toml::Value::Table(Default::default()));
+            section.as_table_mut().unwrap().insert(name.into(), value);
+        }
+        None => {
+            table.insert(key.into(), value);
+        }
+    }
+    std::fs::write(&path, toml::to_string(&table).unwrap()).unwrap();
 }

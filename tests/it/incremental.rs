@@ -682,6 +682,13 @@ enum Edit {
     Delete(usize),
     Embedding(usize, u8),
     PerPage(u8),
+    WordVector(usize, u8),
+    ColourFile(bool),
+    StopWords(u8),
+    ColourWords(u8),
+    Seed(u8),
+    Template(u8),
+    Media(u8),
 }
 
 fn edit_strategy() -> impl Strategy<Value = Edit> {
@@ -693,6 +700,13 @@ fn edit_strategy() -> impl Strategy<Value = Edit> {
         (0usize..30).prop_map(Edit::Delete),
         (0usize..30, any::<u8>()).prop_map(|(i, s)| Edit::Embedding(i, s)),
         (1u8..6).prop_map(Edit::PerPage),
+        (0usize..60, any::<u8>()).prop_map(|(i, s)| Edit::WordVector(i, s)),
+        any::<bool>().prop_map(Edit::ColourFile),
+        any::<u8>().prop_map(Edit::StopWords),
+        any::<u8>().prop_map(Edit::ColourWords),
+        any::<u8>().prop_map(Edit::Seed),
+        any::<u8>().prop_map(Edit::Template),
+        any::<u8>().prop_map(Edit::Media),
     ]
 }
 
@@ -770,13 +784,48 @@ fn apply(d: &Path, edit: &Edit) {
             )
             .unwrap();
         }
+        Edit::WordVector(i, s) => {
+            let path = d.join("word_embeddings.json");
+            let mut v = read_json(&path);
+            let map = v.as_object_mut().unwrap();
+            let word = map.keys().nth(i % map.len()).unwrap().clone();
+            let values = map[&word].as_array_mut().unwrap();
+            let k = s as usize % values.len();
+            values[k] = json!(values[k].as_f64().unwrap() - 0.7);
+            write_json(&path, &v);
+        }
+        Edit::ColourFile(on) => {
+            let file = if on { "color_embeddings.json" } else { "" };
+            set_key(d, "color_embeddings", file.into());
+        }
+        Edit::StopWords(s) => set_key(
+            d,
+            "wordcloud.stop_words",
+            toml::Value::Array(vec![WORDS[s as usize % 7].into()]),
+        ),
+        Edit::ColourWords(s) => set_key(
+            d,
+            "colors.red",
+            toml::Value::Array(vec![
+                WORDS[s as usize % 7].into(),
+                WORDS[(s / 8) as usize % 7].into(),
+            ]),
+        ),
+        Edit::Seed(s) => set_key(d, "wordcloud.seed", (s as i64).into()),
+        Edit::Template(s) => std::fs::write(
+            d.join("tpl/ranked.hbs"),
+            format!("{}<!-- {s} -->", verso::render::BUILT_IN[4].1),
+        )
+        .unwrap(),
+        Edit::Media(s) => write_svg(&d.join("media/pic.svg"), &format!("v{s}")),
     }
 }
 
 fn edits_end_in_the_clean_tree(edits: &[Edit]) {
     let dir = temp();
     let d = dir.path().join("c");
-    small_collection(&d, 15, 31);
+    collection_with_everything(&d, 15, 31);
+    use_template(&d, "ranked", verso::render::BUILT_IN[4].1);
     build(&d);
     for edit in edits {
         apply(&d, edit);

@@ -1,6 +1,7 @@
 //! Integration tests: one binary, one module per area.
 
 mod common;
+mod engine;
 mod incremental;
 mod inputs;
 mod interrupt;
