@@ -67,6 +67,7 @@ fn pages(c: &mut Criterion) {
         pages_per_poem: 1,
         chronological_per_page: 500,
         seed: 1,
+        title: "Poems".into(),
     };
     let media = MediaFiles::new(col.media.clone(), &col.corpus, |p| {
         std::fs::read(p)

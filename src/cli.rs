@@ -27,6 +27,14 @@ pub enum Command {
     Clean(CommonArgs),
     /// Write a synthetic collection for tests and benchmarks.
     Fixture(FixtureArgs),
+    /// Write a commented verso.toml with every key at its default.
+    Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The collection's folder (default: the current folder).
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,57 @@ use crate::error::{Error, InputError, Location, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+/// What `verso init` writes: every key at its default, with what it means.
+pub const TEMPLATE: &str = r#"# verso.toml: the configuration of a verso collection. Every key is optional
+# and shows its default; relative paths are relative to this file.
+
+title = "Poems"                      # the site's name: the menu's heading and every page's <title>
+poems = "poems.json"                 # the poems (see the README for the format)
+embeddings = "embeddings.json"       # one vector per poem; when the file is absent, the built-in
+                                     # lexical embedder (hashed TF-IDF of the words) is used
+word_embeddings = ""                 # optional vectors of words, for the word pages; "" = none
+color_embeddings = ""                # optional vectors of the colour names, for the colours; "" = none
+media = "media"                      # where the attachments' relative paths start
+output = "site"                      # where the site is written
+cache = ".verso-cache"               # verso's cache: keep it between builds (and in CI)
+templates = ""                       # a folder of *.hbs files overriding the built-in templates
+
+[pages]
+poems_per_page = 200                 # entries on each similar and different page (about 300 KB at 200)
+pages_per_poem = 1                   # similar and different pages per poem ...
+storage_limit_gb = 0                 # ... or, when > 0, the most pages per poem that fit this many GB
+chronological_per_page = 500         # poems on each chronological page
+
+[wordcloud]
+max_words = 200                      # words in the menu's cloud
+min_occurrences = 5                  # a word must occur this often to be in it
+min_word_length = 3                  # and be this long
+word_poems = 50                      # poems on each word's page
+seed = 1                             # the cloud's shuffle
+stop_words = []                      # words left out, besides the built-in English list
+
+[colors]                             # association words per colour; unset keeps the built-in list
+# red = ["fire", "blood", "passion", "anger", "rose", "heat", "flame", "love"]
+# blue = ["sea", "sky", "water", "ocean", "rain", "cold", "blue", "river"]
+# green = ["tree", "leaf", "grass", "forest", "spring", "garden", "growth", "green"]
+# purple = ["dream", "night", "mystery", "magic", "royal", "violet", "dusk", "spirit"]
+# orange = ["autumn", "sunset", "warmth", "orange", "harvest", "glow", "amber", "ember"]
+# yellow = ["sun", "light", "gold", "joy", "morning", "bright", "summer", "day"]
+# gray = ["stone", "ash", "dust", "fog", "silence", "shadow", "winter", "grief"]
+
+[timeline]
+end = "month"                        # the bars end at the month after the newest poem's ("month"),
+                                     # or at the newest poem ("newest": every new poem moves every bar)
+
+[build]
+threads = 0                          # worker threads; 0 = all cores
+checkpoint_interval = 100            # pages between saves of the cache
+
+[progress]
+update_hz = 10                       # redraws a second on a terminal
+show_current_poem = true             # show the first words of the poem being written
+"#;
+
 /// The seven semantic colours in SPEC's order (ties resolve in this order).
 pub const COLOUR_NAMES: [&str; 7] = ["red", "blue", "green", "purple", "orange", "yellow", "gray"];
 pub const COLOUR_HEX: [&str; 7] = [
@@ -15,6 +66,7 @@ pub const COLOUR_HEX: [&str; 7] = [
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawConfig {
+    pub title: String,
     pub poems: String,
     pub embeddings: String,
     pub word_embeddings: String,
@@ -34,6 +86,7 @@ pub struct RawConfig {
 impl Default for RawConfig {
     fn default() -> Self {
         RawConfig {
+            title: "Poems".into(),
             poems: "poems.json".into(),
             embeddings: "embeddings.json".into(),
             word_embeddings: String::new(),
@@ -219,6 +272,10 @@ pub struct Config {
     /// fingerprint holds of the configuration.
     pub raw: RawConfig,
     pub file: PathBuf,
+    /// There was no configuration file: every key has its default.
+    pub defaulted: bool,
+    /// The site's name, in the menu and every page's title.
+    pub title: String,
     pub root: PathBuf,
     pub poems: PathBuf,
     /// `None`: no embeddings file; the lexical embedder is used.
@@ -277,16 +334,34 @@ fn positive(file: &Path, key: &str, value: i64, max: i64) -> Result<usize> {
 }
 
 impl Config {
-    /// Read `verso.toml` (or the file given); a missing file means all defaults.
+    /// Read `verso.toml` (or the file given). Without one, a folder that
+    /// holds the poems file builds with the defaults; a folder that does not
+    /// exist is named as the problem.
     pub fn load(file: &Path, overrides: &Overrides) -> Result<Config> {
-        let raw = match std::fs::read_to_string(file) {
-            Ok(text) => parse_toml(file, &text)?,
+        let folder = match file.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        if !folder.is_dir() {
+            return Err(InputError::new(Location::file(folder), "no such folder")
+                .hint("name the folder that holds the collection (its poems.json and verso.toml)")
+                .into());
+        }
+        let raw = match std::fs::read(file) {
+            Ok(bytes) => parse_toml(file, &utf8(file, &bytes)?)?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(
-                    InputError::new(Location::file(file), "configuration file not found")
-                        .hint("run verso in a folder with a verso.toml, or name one with --config")
-                        .into(),
-                )
+                let defaults = RawConfig::default();
+                if !folder.join(&defaults.poems).is_file() {
+                    return Err(InputError::new(
+                        Location::file(file),
+                        format!("no configuration file, and no {} beside it", defaults.poems),
+                    )
+                    .hint("run `verso init` in the collection's folder to write a verso.toml, or name one with --config")
+                    .into());
+                }
+                let mut config = Config::from_raw(file, defaults, overrides)?;
+                config.defaulted = true;
+                return Ok(config);
             }
             Err(e) => return Err(Error::io(file, e)),
         };
@@ -339,6 +414,8 @@ impl Config {
         let config = Config {
             raw: raw.clone(),
             file: file.to_path_buf(),
+            defaulted: false,
+            title: raw.title.clone(),
             poems: resolve(&raw.poems),
             embeddings,
             word_embeddings: optional(&raw.word_embeddings),
@@ -451,26 +528,113 @@ fn absolute(path: &Path) -> PathBuf {
         .unwrap_or(lexical)
 }
 
+/// A file's text; bytes that are not UTF-8 are bad input, at their offset.
+pub fn utf8(file: &Path, bytes: &[u8]) -> Result<String> {
+    crate::text::check_utf8(file, bytes)?;
+    Ok(String::from_utf8_lossy(bytes).into_owned())
+}
+
+/// Every key the configuration knows, as `section.key` or `key`.
+pub fn known_keys() -> Vec<String> {
+    let value = serde_json::to_value(RawConfig::default()).expect("the defaults serialise");
+    let mut keys = Vec::new();
+    if let serde_json::Value::Object(top) = value {
+        for (name, v) in top {
+            match v {
+                serde_json::Value::Object(section) => {
+                    keys.extend(section.keys().map(|k| format!("{name}.{k}")))
+                }
+                _ => keys.push(name),
+            }
+        }
+    }
+    keys
+}
+
+/// The key a TOML error's position is on: `section.key`.
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    let before = &text[..offset.min(text.len())];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line = &text[line_start..];
+    let key = line.split('=').next()?.trim().trim_matches('"');
+    if key.is_empty() || key.starts_with('[') {
+        return None;
+    }
+    let section = before[..line_start]
+        .lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix('[')?.strip_suffix(']').map(str::trim));
+    Some(match section {
+        Some(section) => format!("{section}.{key}"),
+        None => key.to_string(),
+    })
+}
+
+/// A serde type name in plain words.
+fn plain_type(expected: &str) -> &'static str {
+    match expected {
+        "i64" | "i32" | "usize" => "a whole number",
+        "u64" | "u32" => "a whole number, 0 or more",
+        "f64" | "f32" => "a number",
+        "a boolean" => "true or false",
+        "a string" => "text in quotes",
+        "a sequence" => "a list in brackets, such as [\"a\", \"b\"]",
+        _ => "another kind of value",
+    }
+}
+
 fn parse_toml(file: &Path, text: &str) -> Result<RawConfig> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     toml::from_str::<RawConfig>(text).map_err(|e| {
         let mut location = Location::file(file);
+        let mut key = None;
         if let Some(span) = e.span() {
             let before = &text[..span.start.min(text.len())];
             let line = before.matches('\n').count() + 1;
             let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
             location = location.at(line, column);
+            key = key_at(text, span.start);
         }
         let message = e.message().to_string();
-        if let Some(key) = message
+        let mut hint =
+            "`verso init` writes a verso.toml with every key, its default and what it means"
+                .to_string();
+        let mut said = message.clone();
+        if let Some(unknown) = message
             .strip_prefix("unknown field `")
             .and_then(|rest| rest.split('`').next())
         {
-            location = location.field(key);
+            location = location.field(unknown);
+            said = format!("unknown key `{unknown}`");
+            let section = key
+                .as_deref()
+                .and_then(|k| k.rsplit_once('.'))
+                .map(|(s, _)| s);
+            let full = match section {
+                Some(section) => format!("{section}.{unknown}"),
+                None => unknown.to_string(),
+            };
+            let nearest = known_keys()
+                .into_iter()
+                .map(|k| (strsim::jaro_winkler(&k, &full), k))
+                .filter(|(score, _)| *score > 0.8)
+                .max_by(|a, b| a.0.total_cmp(&b.0));
+            if let Some((_, k)) = nearest {
+                hint = format!("did you mean `{k}`?");
+            }
+        } else if let Some(rest) = message.strip_prefix("invalid type: ") {
+            let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
+            if let Some(k) = &key {
+                location = location.field(k.clone());
+            }
+            said = format!(
+                "{} must be {}, not {found}",
+                key.as_deref()
+                    .map_or("this value".to_string(), |k| format!("`{k}`")),
+                plain_type(expected)
+            );
         }
-        InputError::new(location, message)
-            .hint("see the configuration section of the README for every key and its default")
-            .into()
+        InputError::new(location, said).hint(hint).into()
     })
 }
 
@@ -519,6 +683,52 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("timeline.end") && e.contains("\"year\""), "{e}");
+    }
+
+    #[test]
+    fn the_init_template_holds_every_key_at_its_default() {
+        let raw = parse_toml(Path::new("verso.toml"), TEMPLATE).unwrap();
+        assert_eq!(raw, RawConfig::default());
+        for key in known_keys() {
+            let name = key.rsplit('.').next().unwrap();
+            assert!(
+                TEMPLATE.contains(&format!("{name} = ")),
+                "{key} is not in the template"
+            );
+        }
+        let colours = Colours::default().words();
+        for (name, words) in COLOUR_NAMES.iter().zip(colours) {
+            let line = format!("# {name} = {words:?}");
+            assert!(TEMPLATE.contains(&line), "{line}");
+        }
+    }
+
+    #[test]
+    fn wrong_types_and_misspelt_keys_are_said_plainly() {
+        let e = load("[pages]\npoems_per_page = \"20\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`pages.poems_per_page` must be a whole number, not string \"20\""),
+            "{e}"
+        );
+        let e = load("[pages]\npoems_per_pag = 3\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("did you mean `pages.poems_per_page`?"), "{e}");
+        let e = load("titel = \"x\"\n").unwrap_err().to_string();
+        assert!(e.contains("did you mean `title`?"), "{e}");
+        let e = load("[progress]\nshow_current_poem = 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("must be true or false"), "{e}");
+    }
+
+    #[test]
+    fn text_that_is_not_utf8_is_bad_input_at_its_offset() {
+        let e = utf8(Path::new("verso.toml"), b"title = \"\xff\"").unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("not valid UTF-8 at byte 9"), "{e}");
     }
 
     #[test]

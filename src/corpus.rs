@@ -82,6 +82,37 @@ struct PoemsFile<'a> {
     poems: Vec<&'a RawValue>,
 }
 
+/// Warnings for poems that share a category and id (allowed: `poem_index`
+/// is the identity, the id is only shown, but a reader sees two poems under
+/// one label). At most `shown` groups are named.
+pub fn shared_ids(path: &Path, corpus: &Corpus, shown: usize) -> Vec<String> {
+    let mut groups: std::collections::BTreeMap<(&str, &str), Vec<u32>> = Default::default();
+    for p in corpus.poems.iter().filter(|p| !p.id.is_empty()) {
+        groups
+            .entry((p.category.as_str(), p.id.as_str()))
+            .or_default()
+            .push(p.index);
+    }
+    let shared: Vec<String> = groups
+        .into_iter()
+        .filter(|(_, indices)| indices.len() > 1)
+        .map(|((category, id), indices)| {
+            let names: Vec<String> = indices.iter().map(|i| format!("poem_index {i}")).collect();
+            format!(
+                "{}: {} share the id {category}/{id}; their pages show the same label",
+                path.display(),
+                names.join(" and ")
+            )
+        })
+        .collect();
+    let more = shared.len().saturating_sub(shown);
+    let mut out: Vec<String> = shared.into_iter().take(shown).collect();
+    if more > 0 {
+        out.push(format!("{}: {more} more ids are shared", path.display()));
+    }
+    out
+}
+
 /// Load and validate poems.json; `media` is where attachment paths start.
 pub fn load(path: &Path, media: &Path) -> Result<Corpus> {
     parse(path, &read(path)?, media)
@@ -99,6 +130,7 @@ pub fn read(path: &Path) -> Result<Vec<u8>> {
 }
 
 pub fn parse(path: &Path, bytes: &[u8], media: &Path) -> Result<Corpus> {
+    crate::text::check_utf8(path, bytes)?;
     let bytes = crate::text::without_bom(bytes);
     let file: PoemsFile = serde_json::from_slice(bytes).map_err(|e| {
         let mut err = json_error(path, &e);

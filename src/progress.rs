@@ -142,6 +142,7 @@ impl Progress {
     /// Start the drawing thread for the writing stage; `labels` gives the
     /// first words of each poem by row.
     pub fn draw(self: &Arc<Self>, labels: Arc<Vec<String>>) -> Drawer {
+        let labels = Arc::new(labels.iter().map(|l| plain(l)).collect::<Vec<_>>());
         let stop = Arc::new(AtomicBool::new(false));
         let handle = matches!(self.mode, Mode::Tty | Mode::Plain).then(|| {
             let progress = Arc::clone(self);
@@ -181,7 +182,7 @@ impl Progress {
                             *seen = done;
                             let _ = writeln!(
                                 out,
-                                "  {:<14} {done}/{total} ({}%)",
+                                "  {:<13} {done}/{total} ({}%)",
                                 c.family.name(),
                                 percent(done, total)
                             );
@@ -197,38 +198,55 @@ impl Progress {
         }
     }
 
-    /// The lines of one terminal frame, each cut to the terminal's width.
+    /// The lines of one terminal frame, each cut to the terminal's width:
+    /// names padded, counts right-aligned to the widest total, and the
+    /// current poem's first words dropped first when a line is too wide.
     fn frame(&self, start: Instant, labels: &[String], width: usize) -> Vec<String> {
         let mut lines = Vec::new();
-        for c in &self.counters {
+        let shown: Vec<&Counter> = self
+            .counters
+            .iter()
+            .filter(|c| c.total.load(Ordering::Relaxed) > 0)
+            .collect();
+        let name_width = shown
+            .iter()
+            .map(|c| c.family.name().len())
+            .max()
+            .unwrap_or(0);
+        let digits = shown
+            .iter()
+            .map(|c| c.total.load(Ordering::Relaxed).to_string().len())
+            .max()
+            .unwrap_or(1);
+        for c in shown {
             let total = c.total.load(Ordering::Relaxed);
-            if total == 0 {
-                continue;
-            }
             let done = c.done.load(Ordering::Relaxed).min(total);
             let filled = done * BAR / total;
-            let digits = total.to_string().len();
             let bar = format!("{}{}", "█".repeat(filled), "░".repeat(BAR - filled));
+            let line = format!(
+                "  {:<name_width$} {done:>digits$}/{total:<digits$}  {bar} {:>3}%",
+                c.family.name(),
+                percent(done, total)
+            );
             let status = if done == total {
                 style("✓".to_string()).green().to_string()
             } else if done == 0 {
                 "waiting".to_string()
             } else {
                 match c.current.load(Ordering::Relaxed) {
-                    row if self.show_current_poem && row != NONE => {
-                        format!(
-                            "\"{}\"",
-                            labels.get(row as usize).map_or("", String::as_str)
-                        )
-                    }
+                    row if self.show_current_poem && row != NONE => format!(
+                        "\"{}\"",
+                        labels.get(row as usize).map_or("", String::as_str)
+                    ),
                     _ => String::new(),
                 }
             };
-            let text = format!(
-                "  {:<14} {done:>digits$}/{total:<digits$}  {bar} {:>3}% {status}",
-                c.family.name(),
-                percent(done, total)
-            );
+            let with_status = format!("{line} {status}");
+            let text = if console::measure_text_width(&with_status) < width {
+                with_status
+            } else {
+                line
+            };
             lines.push(console::truncate_str(&text, width - 1, "…").into_owned());
         }
         let elapsed = start.elapsed().as_secs_f64();
@@ -249,12 +267,31 @@ impl Progress {
             "-".into()
         };
         let footer = format!(
-            "  elapsed {} | {rate:.0} pages/s | ETA {eta}",
-            clock(elapsed)
+            "  Elapsed {} | Rate {} pages/s | ETA {eta}",
+            clock(elapsed),
+            thousands(rate.round() as u64)
         );
         lines.push(console::truncate_str(&footer, width - 1, "…").into_owned());
         lines
     }
+}
+
+/// A snippet as plain text: `*emphasis*` markers removed.
+fn plain(label: &str) -> String {
+    label.replace('*', "")
+}
+
+/// `1627` → `1,627`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn percent(done: usize, total: usize) -> usize {
@@ -283,5 +320,57 @@ impl Drop for Drawer {
         if let Some(h) = self.handle.take() {
             let _ = h.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn progress(totals: &[(Family, usize, usize)]) -> Progress {
+        let p = Progress::new(Mode::None, 10, true);
+        for &(family, total, done) in totals {
+            p.add_to_total(family, total);
+            for _ in 0..done {
+                p.done(family, Some(0));
+            }
+        }
+        p
+    }
+
+    #[test]
+    fn columns_line_up_and_the_footer_reads_plainly() {
+        let p = progress(&[
+            (Family::Chronological, 16, 16),
+            (Family::Similar, 7797, 3847),
+            (Family::Wordcloud, 200, 0),
+        ]);
+        let labels = vec!["morning light".to_string()];
+        let lines = p.frame(Instant::now(), &labels, 120);
+        let at = |line: &str, what: char| line.find(what).unwrap();
+        // The slashes and the bars start in the same column on every line.
+        assert_eq!(at(&lines[0], '/'), at(&lines[1], '/'));
+        assert_eq!(at(&lines[1], '/'), at(&lines[2], '/'));
+        assert_eq!(at(&lines[0], '█'), at(&lines[2], '░'));
+        assert!(lines[0].contains("   16/16    "), "{lines:?}");
+        assert!(lines[1].contains("\"morning light\""), "{lines:?}");
+        assert!(lines[3].starts_with("  Elapsed 0:00 | Rate "), "{lines:?}");
+        assert!(lines[3].contains(" pages/s | ETA "), "{lines:?}");
+        assert_eq!(plain("the *weight* of"), "the weight of");
+        assert_eq!(thousands(1627), "1,627");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn a_narrow_terminal_drops_the_snippet_before_cutting() {
+        let p = progress(&[(Family::Similar, 7797, 3847)]);
+        let labels = vec!["the weight of morning on the sill".to_string()];
+        let wide = p.frame(Instant::now(), &labels, 120);
+        assert!(wide[0].contains("\"the weight"), "{wide:?}");
+        let narrow = p.frame(Instant::now(), &labels, 60);
+        assert!(!narrow[0].contains('"'), "{narrow:?}");
+        assert!(narrow[0].trim_end().ends_with('%'), "{narrow:?}");
+        assert!(!narrow[0].contains('…'), "{narrow:?}");
     }
 }

@@ -68,7 +68,8 @@ impl Renderer {
                     ))
                     .into());
                 };
-                let text = std::fs::read_to_string(&path).at(&path)?;
+                let bytes = std::fs::read(&path).at(&path)?;
+                let text = crate::config::utf8(&path, &bytes)?;
                 sources.insert(name, (text, path.display().to_string()));
             }
         }

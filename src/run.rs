@@ -15,6 +15,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Status(args) => status_command(args),
         Command::Check(args) => check_command(args),
         Command::Clean(args) => clean_command(args),
+        Command::Init(args) => init_command(args),
         Command::Fixture(args) => {
             crate::fixture::write(&args.dir, args.poems, args.dim, args.seed, args.companions)?;
             println!(
@@ -39,14 +40,21 @@ fn config_path(dir: &Option<PathBuf>, config: &Option<PathBuf>) -> PathBuf {
 }
 
 fn load_config(common: &CommonArgs, threads: Option<usize>) -> Result<Config> {
-    Config::load(
+    let config = Config::load(
         &config_path(&common.dir, &common.config),
         &Overrides {
             output: common.out.clone(),
             cache: common.cache.clone(),
             threads,
         },
-    )
+    )?;
+    if config.defaulted {
+        eprintln!(
+            "note: no {} here: building with every key at its default (`verso init` writes one to edit)",
+            config.file.display()
+        );
+    }
+    Ok(config)
 }
 
 fn thread_pool(threads: usize) {
@@ -94,17 +102,33 @@ fn build_command(args: BuildArgs) -> Result<i32> {
         changes: args.changes,
         ..Options::default()
     };
+    let index = config.output.join("index.html");
     let summary = engine::build(config, &options, &progress, &cancel)?;
     print!("{}", engine::summary_text(&summary));
-    Ok(if summary.interrupted { 130 } else { 0 })
+    if summary.interrupted {
+        return Ok(130);
+    }
+    println!("open {}", index.display());
+    Ok(0)
 }
 
 fn status_command(args: StatusArgs) -> Result<i32> {
     let config = load_config(&args.common, None)?;
     let progress = Progress::new(Mode::Quiet, 1, false);
-    let status = engine::status::status(config, &progress, args.explain.as_deref())?;
-    match args.explain {
-        Some(path) => println!("{}", status.explain(&path)),
+    // A path inside the output folder names the same target.
+    let explain = args
+        .explain
+        .as_deref()
+        .map(|p| target_path(&config.output, p));
+    let status = engine::status::status(config, &progress, explain.as_deref())?;
+    match explain {
+        Some(path) => match status.explain(&path) {
+            Some(reason) => println!("{path}: {reason}"),
+            None => {
+                println!("{path}: not a target of this site");
+                return Ok(1);
+            }
+        },
         None => print!("{}", status.table()),
     }
     Ok(0)
@@ -139,12 +163,49 @@ fn check_command(args: CommonArgs) -> Result<i32> {
     Ok(if report.problems.is_empty() { 0 } else { 1 })
 }
 
+/// An output path as `status --explain` names it, relative to the output
+/// folder; one given with the output folder in front loses it.
+fn target_path(output: &Path, given: &str) -> String {
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    match absolute(Path::new(given)).strip_prefix(absolute(output)) {
+        Ok(inside) => inside.to_string_lossy().replace('\\', "/"),
+        Err(_) => given.trim_start_matches("./").to_string(),
+    }
+}
+
 fn clean_command(args: CommonArgs) -> Result<i32> {
     let config = load_config(&args, None)?;
+    let had_cache = engine::store::exists(&config.cache);
     let removed = clean(&config.output, &config.cache)?;
+    match (removed, had_cache) {
+        (_, false) => println!(
+            "nothing to clean: {} holds no verso cache, so no file is known to be verso's",
+            config.cache.display()
+        ),
+        (n, true) => println!(
+            "removed {n} file(s) verso wrote in {} and the cache {}",
+            config.output.display(),
+            config.cache.display()
+        ),
+    }
+    Ok(0)
+}
+
+fn init_command(args: crate::cli::InitArgs) -> Result<i32> {
+    let dir = args.dir.unwrap_or_else(|| PathBuf::from("."));
+    let file = dir.join("verso.toml");
+    if file.exists() {
+        return Err(Error::Usage(format!(
+            "{} exists already; it was left as it is",
+            file.display()
+        )));
+    }
+    std::fs::create_dir_all(&dir).at(&dir)?;
+    std::fs::write(&file, crate::config::TEMPLATE).at(&file)?;
     println!(
-        "removed {removed} file(s) and the cache {}",
-        config.cache.display()
+        "wrote {} with every key at its default; put poems.json beside it and run `verso build {}`",
+        file.display(),
+        dir.display()
     );
     Ok(0)
 }

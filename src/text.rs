@@ -1,13 +1,27 @@
 //! Text for `<pre>` blocks: HTML escaping, `*emphasis*`, wrapping at a column
 //! width (on spaces and after dashes) and truncation, all counted in characters.
 
-/// Escape the five HTML-significant characters.
+/// Bytes that are not UTF-8 are bad input, named at their offset.
+pub fn check_utf8(file: &std::path::Path, bytes: &[u8]) -> crate::error::Result<()> {
+    use crate::error::{InputError, Location};
+    match std::str::from_utf8(bytes) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(InputError::new(
+            Location::file(file),
+            format!("not valid UTF-8 at byte {}", e.valid_up_to()),
+        )
+        .hint("save the file as UTF-8 text")
+        .into()),
+    }
+}
+
 /// The bytes after a UTF-8 byte-order mark, which some editors put at the
 /// start of JSON and TOML files.
 pub fn without_bom(bytes: &[u8]) -> &[u8] {
     bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
 }
 
+/// Escape the five HTML-significant characters.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {

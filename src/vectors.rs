@@ -202,6 +202,7 @@ impl<'de> Visitor<'de> for Wrapped<'_, '_> {
 
 /// Parse and validate an embeddings file's bytes.
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<Embeddings> {
+    crate::text::check_utf8(path, bytes)?;
     let defect = RefCell::new(None);
     let mut collector = Collector {
         dim: None,

@@ -25,6 +25,18 @@ pub struct Outcome {
     pub changes: Vec<String>,
 }
 
+impl Outcome {
+    /// Add another run's outcome to this one.
+    pub fn add(&mut self, other: Outcome) {
+        for f in 0..self.written.len() {
+            self.written[f] += other.written[f];
+            self.unchanged[f] += other.unchanged[f];
+        }
+        self.changes.extend(other.changes);
+        self.changes.sort();
+    }
+}
+
 /// Suffix of temporary files; the sweep removes strays a kill left behind.
 pub const TEMP_SUFFIX: &str = ".verso-tmp";
 

@@ -275,6 +275,7 @@ impl<'p> Engine<'p> {
                 pages_per_poem,
                 chronological_per_page: self.config.chronological_per_page,
                 seed: self.config.seed,
+                title: self.config.title.clone(),
             },
             media,
             records,
@@ -533,7 +534,16 @@ fn write(
         checkpoint: engine.config.checkpoint_interval,
         rewrite: force,
     };
-    exec::execute(&job, &stale)
+    // The menu, explore.html and the chronological pages first: an
+    // interrupted first build still leaves a site to navigate.
+    let (first, rest): (Vec<&Target>, Vec<&Target>) = stale
+        .into_iter()
+        .partition(|t| matches!(t.family, Family::Menu | Family::Chronological));
+    let mut outcome = exec::execute(&job, &first)?;
+    if !cancel.load(Ordering::Relaxed) {
+        outcome.add(exec::execute(&job, &rest)?);
+    }
+    Ok(outcome)
 }
 
 /// Stage 7: remove orphans, keep the entries' traces, prune what this build

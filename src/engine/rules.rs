@@ -52,9 +52,15 @@ pub fn corpus(cx: &Context) -> Result<Derived<'static, Corpus>> {
         .input(file_name(cx.config, path), hash);
     let media = cx.config.media.clone();
     let path = path.clone();
-    cx.memo.derive(fp, Keep::Memory, move |_| {
-        corpus::parse(&path, &bytes, &media)
-    })
+    let derived = cx.memo.derive(fp, Keep::Memory, move |notes| {
+        let corpus = corpus::parse(&path, &bytes, &media)?;
+        notes.extend(corpus::shared_ids(&path, &corpus, 5));
+        Ok(corpus)
+    })?;
+    for note in &derived.notes {
+        cx.progress.warn(&format!("warning: {note}"));
+    }
+    Ok(derived)
 }
 
 fn hash_of<T: Serialize + ?Sized>(value: &T) -> blake3::Hash {

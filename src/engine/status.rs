@@ -104,11 +104,8 @@ impl Status {
         text
     }
 
-    pub fn explain(&self, path: &str) -> String {
-        let path = path.trim_start_matches("./");
-        match self.reasons.get(path) {
-            Some(reason) => format!("{path}: {reason}"),
-            None => format!("{path}: not a target of this site"),
-        }
+    /// Why `path` would be rebuilt; `None` when it is not a target.
+    pub fn explain(&self, path: &str) -> Option<&str> {
+        self.reasons.get(path).map(String::as_str)
     }
 }

@@ -133,6 +133,8 @@ pub struct Layout {
     pub pages_per_poem: usize,
     pub chronological_per_page: usize,
     pub seed: u64,
+    /// The site's name.
+    pub title: String,
 }
 
 /// Everything a page is made from.
@@ -492,6 +494,11 @@ impl<'a> Site<'a> {
         )
     }
 
+    /// A page's title, followed by the site's name.
+    fn titled(&self, page: &str) -> String {
+        format!("{page} · {}", self.layout.title)
+    }
+
     /// A page's template, title, header values and entries.
     fn parts(&self, page: &Page) -> Parts {
         match page {
@@ -523,7 +530,7 @@ impl<'a> Site<'a> {
                 Parts {
                     page: page.clone(),
                     template: "chronological",
-                    title: format!("Poems in time order, page {n} of {pages}"),
+                    title: self.titled(&format!("In time order, page {n} of {pages}")),
                     header,
                     items,
                 }
@@ -581,7 +588,7 @@ impl<'a> Site<'a> {
                 Parts {
                     page: page.clone(),
                     template: "ranked",
-                    title: format!("{kind} {}, page {n} of {pages}", poem.label()),
+                    title: self.titled(&format!("{kind} {}, page {n} of {pages}", poem.label())),
                     header,
                     items,
                 }
@@ -608,7 +615,7 @@ impl<'a> Site<'a> {
                 Parts {
                     page: page.clone(),
                     template: "word",
-                    title: format!("{}: the closest poems", w.word.word),
+                    title: self.titled(&format!("{}: the closest poems", w.word.word)),
                     header,
                     items,
                 }
@@ -616,14 +623,14 @@ impl<'a> Site<'a> {
             Page::Menu => Parts {
                 page: page.clone(),
                 template: "menu",
-                title: "Poems".into(),
+                title: self.layout.title.clone(),
                 header: Header::Menu(self.menu_header()),
                 items: Vec::new(),
             },
             Page::Explore => Parts {
                 page: page.clone(),
                 template: "explore",
-                title: "How to read this site".into(),
+                title: self.titled("How to read this site"),
                 header: Header::Explore {},
                 items: Vec::new(),
             },
@@ -690,7 +697,7 @@ impl<'a> Site<'a> {
             })
             .collect();
         json!({
-            "title": "Poems",
+            "title": truncate(&self.layout.title, WIDTH - 2),
             "cloud_lines": cloud_lines,
             "word_count": self.words.len(),
             "seed": self.layout.seed,

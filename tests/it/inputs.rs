@@ -194,7 +194,10 @@ fn invalid_configuration() {
     );
     rejects(
         |d| std::fs::write(d.join("verso.toml"), "[wordcloud]\nseed = \"x\"\n").unwrap(),
-        &["verso.toml:2", "invalid type"],
+        &[
+            "verso.toml:2",
+            "`wordcloud.seed` must be a whole number, 0 or more, not string \"x\"",
+        ],
     );
     rejects(
         |d| std::fs::write(d.join("verso.toml"), "embeddings = \"vectors.json\"\n").unwrap(),
@@ -268,7 +271,7 @@ fn usage_errors_exit_2() {
     let r = run(&["build", p(dir.path()), "--progress", "none"]);
     assert_eq!(r.code, 2);
     assert!(
-        r.stderr.contains("verso.toml") && r.stderr.contains("not found"),
+        r.stderr.contains("verso.toml") && r.stderr.contains("no poems.json"),
         "{}",
         r.stderr
     );

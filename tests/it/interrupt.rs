@@ -227,6 +227,10 @@ fn sigint_stops_cleanly_and_the_next_build_writes_the_rest() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("rerun to resume"));
+    // The navigation pages come first: the interrupted site can be read.
+    for page in ["index.html", "explore.html", "chronological/01.html"] {
+        assert!(d.join("site").join(page).is_file(), "{page} missing");
+    }
     let interrupted = read_json(&json);
     assert_eq!(interrupted["interrupted"], serde_json::json!(true));
     let first = total(&interrupted, "written");

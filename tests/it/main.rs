@@ -6,4 +6,5 @@ mod incremental;
 mod inputs;
 mod interrupt;
 mod kernels;
+mod newcomer;
 mod site;
