@@ -1,0 +1,49 @@
+// Every kind of page of a built site in headless Chromium, at a phone's
+// width (412 px) and a desktop's (1280 px): the page must not scroll
+// sideways (document.documentElement.scrollWidth <= innerWidth, and no
+// block wider than it shows), and a
+// screenshot of each is saved for review.
+// Usage: node scripts/pages-in-chromium.mjs SITE_DIR SCREENSHOT_DIR
+// (needs the npm package playwright-core and /usr/bin/chromium).
+import { chromium } from "playwright-core";
+import { readdirSync, mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+const [site, shots] = process.argv.slice(2).map((p) => resolve(p));
+mkdirSync(shots, { recursive: true });
+const first = (dir) => readdirSync(join(site, dir)).filter((f) => f.endsWith(".html")).sort()[0];
+const pages = {
+  menu: "index.html",
+  explore: "explore.html",
+  chronological: join("chronological", first("chronological")),
+  similar: join("similar", first("similar")),
+  different: join("different", first("different")),
+  wordcloud: join("wordcloud", first("wordcloud")),
+};
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+let failures = 0;
+for (const width of [412, 1280]) {
+  const page = await browser.newPage({ viewport: { width, height: 900 } });
+  for (const [kind, path] of Object.entries(pages)) {
+    await page.goto("file://" + join(site, path));
+    const { scroll, inner, cut } = await page.evaluate(() => ({
+      scroll: document.documentElement.scrollWidth,
+      inner: window.innerWidth,
+      // Nothing overflows its block either (a pre that scrolls inside).
+      cut: [...document.querySelectorAll("pre")].some((p) => p.scrollWidth > p.clientWidth),
+    }));
+    const ok = scroll <= inner && !cut;
+    if (!ok) failures++;
+    const shot = join(shots, `${kind}-${width}.png`);
+    await page.screenshot({ path: shot });
+    console.log(`${ok ? "ok  " : "FAIL"} ${width} px ${kind} (${path}): scrollWidth ${scroll}, innerWidth ${inner}${cut ? ", a block overflows" : ""}`);
+  }
+  await page.close();
+}
+await browser.close();
+console.log(`${12 - failures} passed, ${failures} failed`);
+process.exit(failures ? 1 : 0);
