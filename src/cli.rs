@@ -7,7 +7,8 @@ use std::path::PathBuf;
 #[command(
     name = "verso",
     version,
-    about = "An incremental build system for a poetry website"
+    about = "An incremental build system for a poetry website",
+    after_help = "Start a collection: `verso init DIR`, put poems.json (and embeddings.json) in DIR,\nthen `verso build DIR` and open DIR/site/index.html. The README describes every\ninput field and configuration key."
 )]
 pub struct Cli {
     #[command(subcommand)]

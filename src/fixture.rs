@@ -276,7 +276,8 @@ pub fn write(dir: &Path, poems: usize, dim: usize, seed: u64, companions: bool) 
         };
         let id = match category {
             "fediverse" => format!("1{:017}", g.0.next_u64() % 100_000_000_000_000_000),
-            "messages" => format!("m-{}", 100 + g.below(9_000)),
+            // Unique: a shared category and id is a warning.
+            "messages" => format!("m-{}", 100 + 9 * index + g.below(9)),
             _ => format!("note-{index}"),
         };
         let warning = g

@@ -39,6 +39,9 @@ pub struct MemoFile {
     /// The root key of the last completed build and how many targets it
     /// recorded: when both still hold, no target can be stale.
     pub completed: Option<([u8; 32], usize)>,
+    /// Per poem_index, the key of its entry as its trace in the store holds
+    /// it: only the entries whose key moved get a new trace.
+    pub entries: Vec<(u32, [u8; 8])>,
 }
 
 impl MemoFile {
@@ -187,6 +190,14 @@ impl Memo {
             .get(instance)
             .cloned()
             .or_else(|| self.stored_trace(instance).cloned())
+    }
+
+    /// The entry keys whose traces the store holds.
+    pub fn stored_entries(&self) -> &[(u32, [u8; 8])] {
+        match self.stored_lost.load(Ordering::Relaxed) {
+            true => &[],
+            false => &self.stored.entries,
+        }
     }
 
     /// The last build's trace of an instance.
@@ -389,6 +400,7 @@ impl Memo {
         &self,
         completed: Option<([u8; 32], usize)>,
         files: Vec<FileHash>,
+        entries: Option<Vec<(u32, [u8; 8])>>,
     ) -> MemoFile {
         let mut traces = match completed {
             Some(_) => BTreeMap::new(),
@@ -396,10 +408,12 @@ impl Memo {
             None => self.stored.traces.clone(),
         };
         traces.extend(self.current.lock().unwrap().clone());
+        let entries = entries.unwrap_or_else(|| self.stored_entries().to_vec());
         MemoFile {
             traces,
             files,
             completed,
+            entries,
         }
     }
 

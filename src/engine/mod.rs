@@ -327,7 +327,7 @@ impl<'p> Engine<'p> {
     /// Ctrl-C between stages: keep what was derived, stop.
     fn stop_if_cancelled(&self, cancel: &AtomicBool) -> Result<()> {
         if cancel.load(Ordering::Relaxed) {
-            self.save(None)?;
+            self.save(None, None)?;
             return Err(Error::Interrupted);
         }
         Ok(())
@@ -335,7 +335,11 @@ impl<'p> Engine<'p> {
 
     /// Flush the store, then write the memo file (so every trace it keeps
     /// has its value in the store).
-    fn save(&self, completed: Option<([u8; 32], usize)>) -> Result<()> {
+    fn save(
+        &self,
+        completed: Option<([u8; 32], usize)>,
+        entries: Option<Vec<(u32, [u8; 8])>>,
+    ) -> Result<()> {
         if self.read_only {
             return Ok(());
         }
@@ -343,7 +347,7 @@ impl<'p> Engine<'p> {
             store.flush()?;
         }
         self.memo
-            .file_after(completed, self.inputs.seen())
+            .file_after(completed, self.inputs.seen(), entries)
             .write(&self.config.cache)
     }
 }
@@ -414,14 +418,14 @@ pub fn build(
     let outcome = match outcome {
         Ok(o) => o,
         Err(e) => {
-            let _ = engine.save(None);
+            let _ = engine.save(None, None);
             return Err(e);
         }
     };
     let interrupted = cancel.load(Ordering::Relaxed);
     let removed = match interrupted {
         true => {
-            engine.save(None)?;
+            engine.save(None, None)?;
             Vec::new()
         }
         false => finish(&engine, &site, &plan, &prepared)?,
@@ -557,28 +561,42 @@ fn finish(engine: &Engine, site: &Site, plan: &Plan, prepared: &Prepared) -> Res
     if engine.unfinished {
         sweep::temporaries(out)?;
     }
-    let entries: Vec<(String, rule::Trace)> = (0..prepared.corpus.poems.len())
-        .into_par_iter()
-        .map(|row| {
-            let fp = site.entry_fingerprint(row);
-            let key = fp.key();
-            (fp.instance.clone(), fp.trace(key, key))
-        })
-        .collect();
-    entries
-        .par_iter()
-        .try_for_each(|(instance, trace)| store.put_trace(instance, trace))?;
-    let instances: HashSet<String> = entries.into_iter().map(|(i, _)| i).collect();
-    store.retain_traces(entry::INSTANCE_PREFIX, &instances)?;
+    let entries = entry_traces(engine, site, &prepared.corpus)?;
     engine.memo.prune()?;
     let root = engine.root(&prepared.renderer, &engine.inputs.read());
     let key = engine.memo.record(&root);
-    engine.save(Some((*key.as_bytes(), plan.targets.len())))?;
+    engine.save(Some((*key.as_bytes(), plan.targets.len())), Some(entries))?;
     let marker = engine.config.cache.join(store::UNFINISHED);
     if marker.exists() {
         std::fs::remove_file(&marker).at(&marker)?;
     }
     Ok(removed)
+}
+
+/// Write the traces of the entries whose key moved since the store's
+/// traces were written, drop those of deleted poems; the keys now held.
+fn entry_traces(engine: &Engine, site: &Site, corpus: &Corpus) -> Result<Vec<(u32, [u8; 8])>> {
+    let store = engine.store();
+    let before: HashMap<u32, [u8; 8]> = engine.memo.stored_entries().iter().copied().collect();
+    let now: Vec<(u32, [u8; 8])> = corpus
+        .poems
+        .iter()
+        .enumerate()
+        .map(|(row, p)| (p.index, rule::short(site.entry_fingerprint_key(row))))
+        .collect();
+    now.par_iter()
+        .enumerate()
+        .filter(|(_, (index, key))| before.get(index) != Some(key))
+        .try_for_each(|(row, _)| {
+            let fp = site.entry_fingerprint(row);
+            let key = fp.key();
+            store.put_trace(&fp.instance, &fp.trace(key, key))
+        })?;
+    let current: HashSet<u32> = now.iter().map(|(i, _)| *i).collect();
+    for index in before.keys().filter(|i| !current.contains(i)) {
+        store.forget_trace(&entry::instance(*index))?;
+    }
+    Ok(now)
 }
 
 /// The summary of a build whose inputs did not change: every recorded

@@ -28,6 +28,7 @@
 //! claimed by a rule or listed as shaping no output.
 
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 mod sources {
@@ -224,7 +225,7 @@ pub fn source_files() -> impl Iterator<Item = &'static str> {
 /// (none for a file, a configuration key, a template or code).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Field {
-    pub name: String,
+    pub name: Cow<'static, str>,
     pub hash: blake3::Hash,
     pub from: Option<String>,
 }
@@ -253,7 +254,7 @@ impl Fingerprint {
     }
 
     /// A field hashed elsewhere (a file's content, a template).
-    pub fn input(mut self, name: impl Into<String>, hash: blake3::Hash) -> Self {
+    pub fn input(mut self, name: impl Into<Cow<'static, str>>, hash: blake3::Hash) -> Self {
         self.fields.push(Field {
             name: name.into(),
             hash,
@@ -263,7 +264,12 @@ impl Fingerprint {
     }
 
     /// A field that is another rule instance's value.
-    pub fn value(mut self, name: impl Into<String>, hash: blake3::Hash, from: &str) -> Self {
+    pub fn value(
+        mut self,
+        name: impl Into<Cow<'static, str>>,
+        hash: blake3::Hash,
+        from: &str,
+    ) -> Self {
         self.fields.push(Field {
             name: name.into(),
             hash,
@@ -273,7 +279,7 @@ impl Fingerprint {
     }
 
     /// A small value, hashed here.
-    pub fn setting(self, name: impl Into<String>, value: &impl Serialize) -> Self {
+    pub fn setting(self, name: impl Into<Cow<'static, str>>, value: &impl Serialize) -> Self {
         let hash = blake3::hash(&postcard::to_stdvec(value).expect("settings serialise"));
         self.input(name, hash)
     }
@@ -288,7 +294,7 @@ impl Fingerprint {
                 }
                 self
             }
-            other => self.setting(section.to_string(), &other.to_string()),
+            other => self.setting(section.to_owned(), &other.to_string()),
         }
     }
 
@@ -312,7 +318,7 @@ impl Fingerprint {
             fields: self
                 .fields
                 .iter()
-                .map(|f| (f.name.clone(), short(&f.hash), f.from.clone()))
+                .map(|f| (f.name.to_string(), short(&f.hash), f.from.clone()))
                 .collect(),
             parts: Vec::new(),
             notes: Vec::new(),
@@ -425,7 +431,7 @@ mod tests {
                 words: vec![],
             },
         );
-        let names: Vec<&str> = fp.fields.iter().map(|f| f.name.as_str()).collect();
+        let names: Vec<&str> = fp.fields.iter().map(|f| f.name.as_ref()).collect();
         assert_eq!(names, ["code", "wordcloud.seed", "wordcloud.words"]);
     }
 }

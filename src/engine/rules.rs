@@ -12,7 +12,7 @@ use crate::corpus::{self, Corpus};
 use crate::derive::colour::{self, Anchors};
 use crate::derive::timeline::Timeline;
 use crate::derive::vocabulary::Vocabulary;
-use crate::derive::words::{self, CloudWord, WordPage, WordRanking, WordVectors};
+use crate::derive::words::{self, WordPage, WordRanking, WordVectors};
 use crate::derive::Neighbours;
 use crate::error::Result;
 use crate::progress::Progress;
@@ -324,20 +324,12 @@ pub fn word_data<'v>(
         })?
     };
 
-    // A page for each cloud word that has a vector.
-    let with_vector: Vec<(&CloudWord, Arc<WordVector>, &Derived<WordVector>)> = cloud
+    // A page for each cloud word that has a vector; the vectors are read
+    // only for the pages computed.
+    let fps = cloud
         .iter()
         .map(|w| {
-            let d = vector_of[w.word.as_str()];
-            Ok((w, d.get(memo)?, d))
-        })
-        .collect::<Result<Vec<_>>>()?
-        .into_iter()
-        .filter(|(_, v, _)| v.is_some())
-        .collect();
-    let fps = with_vector
-        .iter()
-        .map(|(w, _, v)| {
+            let v = vector_of[w.word.as_str()];
             memo.fingerprint(Rule::WordPage, format!("word page {}", w.word))
                 .value("word vector", v.value_hash, &v.instance)
                 .value("colours", colours.value_hash, &colours.instance)
@@ -346,29 +338,29 @@ pub fn word_data<'v>(
         })
         .collect();
     let colours_value = colours.get(memo)?;
-    let rankings: Vec<Derived<WordRanking>> = memo.derive_batch(fps, |missing| {
+    let rankings: Vec<Derived<Option<WordRanking>>> = memo.derive_batch(fps, |missing| {
         let m = vectors.get(memo)?;
-        let queries: Vec<&[f32]> = missing
+        let wanted = missing
             .iter()
-            .map(|&i| with_vector[i].1.as_deref().expect("words with a vector"))
-            .collect();
-        Ok(words::rank_words(
-            &queries,
-            &m,
-            &colours_value.anchors,
-            config.word_poems,
-        ))
+            .map(|&i| vector_of[cloud[i].word.as_str()].get(memo))
+            .collect::<Result<Vec<_>>>()?;
+        let queries: Vec<&[f32]> = wanted.iter().filter_map(|v| v.as_deref()).collect();
+        let mut ranked =
+            words::rank_words(&queries, &m, &colours_value.anchors, config.word_poems).into_iter();
+        Ok(wanted
+            .iter()
+            .map(|v| v.as_ref().as_ref().and_then(|_| ranked.next()))
+            .collect())
     })?;
-    let words = with_vector
-        .iter()
-        .zip(&rankings)
-        .map(|((word, _, _), ranking)| {
-            Ok(WordPage {
-                word: (*word).clone(),
-                ranking: (*ranking.get(memo)?).clone(),
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let mut words = Vec::with_capacity(cloud.len());
+    for (word, ranking) in cloud.iter().zip(&rankings) {
+        if let Some(ranking) = &*ranking.get(memo)? {
+            words.push(WordPage {
+                word: word.clone(),
+                ranking: ranking.clone(),
+            });
+        }
+    }
     Ok(WordData {
         colours: colours_value,
         words,

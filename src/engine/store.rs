@@ -254,15 +254,10 @@ impl Store {
         Ok(())
     }
 
-    /// Drop the traces whose instance starts with `prefix` and is not kept.
-    pub fn retain_traces(&self, prefix: &str, keep: &HashSet<String>) -> Result<()> {
-        let err = |e: sled::Error| sled_error(&self.dir, e);
-        for key in self.traces.scan_prefix(prefix.as_bytes()).keys() {
-            let key = key.map_err(err)?;
-            if !keep.contains(String::from_utf8_lossy(&key).as_ref()) {
-                self.traces.remove(key).map_err(err)?;
-            }
-        }
+    pub fn forget_trace(&self, instance: &str) -> Result<()> {
+        self.traces
+            .remove(instance.as_bytes())
+            .map_err(|e| sled_error(&self.dir, e))?;
         Ok(())
     }
 

@@ -152,6 +152,8 @@ pub struct Site<'a> {
     code: &'a Code,
     /// Per row and variant: the entry's key (which covers its rank-line label).
     entry_keys: Vec<[blake3::Hash; 2]>,
+    /// Per row: its entry fingerprint's key (before the variant).
+    entry_fingerprints: Vec<blake3::Hash>,
     rendered: Vec<[OnceLock<String>; 2]>,
     /// Per row: its `CATEGORY/ID` for rank lines.
     rank_labels: Vec<RankLabel>,
@@ -258,6 +260,7 @@ impl<'a> Site<'a> {
             timeline,
             code,
             entry_keys: Vec::new(),
+            entry_fingerprints: Vec::new(),
             rendered: (0..corpus.poems.len())
                 .map(|_| Default::default())
                 .collect(),
@@ -268,16 +271,25 @@ impl<'a> Site<'a> {
                 .collect(),
         };
         site.generators = Family::ALL.iter().map(|f| site.generator(*f)).collect();
-        site.entry_keys = (0..corpus.poems.len())
+        site.entry_fingerprints = (0..corpus.poems.len())
             .into_par_iter()
-            .map(|row| {
-                // The key covers category and id, so it covers the rank line's
-                // `CATEGORY/ID` too.
-                let key = site.entry_fingerprint(row).key();
-                [Variant::Chronological, Variant::Linked].map(|v| entry::variant_key(&key, v))
+            .map(|row| site.entry_fingerprint(row).key())
+            .collect();
+        // The key covers category and id, so it covers the rank line's
+        // `CATEGORY/ID` too.
+        site.entry_keys = site
+            .entry_fingerprints
+            .iter()
+            .map(|key| {
+                [Variant::Chronological, Variant::Linked].map(|v| entry::variant_key(key, v))
             })
             .collect();
         site
+    }
+
+    /// The key of a poem's entry fingerprint.
+    pub fn entry_fingerprint_key(&self, row: usize) -> &blake3::Hash {
+        &self.entry_fingerprints[row]
     }
 
     /// The declared inputs of a poem's entry.
