@@ -91,6 +91,9 @@ pub struct StatusArgs {
     /// Say why one output path is stale.
     #[arg(long, value_name = "PATH")]
     pub explain: Option<String>,
+    /// Say why each target a build would write or remove, one a line.
+    #[arg(long, conflicts_with = "explain")]
+    pub explain_all: bool,
 }
 
 #[derive(Debug, Args)]

@@ -120,7 +120,19 @@ fn status_command(args: StatusArgs) -> Result<i32> {
         .explain
         .as_deref()
         .map(|p| target_path(&config.output, p));
-    let status = engine::status::status(config, &progress, explain.as_deref())?;
+    use engine::status::Explain;
+    let which = match (&explain, args.explain_all) {
+        (Some(path), _) => Explain::One(path),
+        (None, true) => Explain::Stale,
+        (None, false) => Explain::None,
+    };
+    let status = engine::status::status(config, &progress, which)?;
+    if args.explain_all {
+        for (path, reason) in status.all_stale() {
+            println!("{path}: {reason}");
+        }
+        return Ok(0);
+    }
     match explain {
         Some(path) => match status.explain(&path) {
             Some(reason) => println!("{path}: {reason}"),

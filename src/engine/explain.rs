@@ -90,6 +90,7 @@ impl<'a> Explainer<'a> {
 
     /// Why `target` is stale: its changed fields, each followed down.
     pub fn target(&self, target: &Target) -> String {
+        self.seen.borrow_mut().clear();
         let Some(old) = self.engine.memo.store().and_then(|s| s.trace(&target.path)) else {
             return "an input of its key changed (no trace of its last build)".into();
         };

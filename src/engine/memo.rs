@@ -121,7 +121,7 @@ pub struct Memo {
     stored_lost: AtomicBool,
     /// Traces of this process, by instance.
     current: Mutex<BTreeMap<String, Trace>>,
-    /// Values computed or loaded by this process, by key.
+    /// Values of rules kept in memory, computed by this process, by key.
     values: Mutex<HashMap<[u8; 32], Arc<dyn Any + Send + Sync>>>,
     /// Serialised values not yet in the store.
     pending: Mutex<Vec<([u8; 32], Vec<u8>)>>,
@@ -278,10 +278,14 @@ impl Memo {
         let mut trace = fp.trace(key, value_hash);
         trace.notes = notes;
         let value = Arc::new(value);
-        self.values.lock().unwrap().insert(
-            *key.as_bytes(),
-            Arc::clone(&value) as Arc<dyn Any + Send + Sync>,
-        );
+        // Values kept in the store are read back when asked for again; held
+        // here they would outlive their use (the vectors, the neighbours).
+        if keep == Keep::Memory {
+            self.values.lock().unwrap().insert(
+                *key.as_bytes(),
+                Arc::clone(&value) as Arc<dyn Any + Send + Sync>,
+            );
+        }
         self.current
             .lock()
             .unwrap()

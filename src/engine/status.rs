@@ -7,7 +7,7 @@ use crate::config::Config;
 use crate::error::Result;
 use crate::progress::Progress;
 use crate::site::Family;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::AtomicBool;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -21,11 +21,18 @@ pub struct Counts {
 pub struct Status {
     pub families: BTreeMap<&'static str, Counts>,
     /// Per planned or recorded path: why it would be rebuilt or removed.
-    reasons: HashMap<String, String>,
+    reasons: BTreeMap<String, String>,
 }
 
-pub fn status(config: Config, progress: &Progress, explain: Option<&str>) -> Result<Status> {
-    let explain = explain.map(|p| p.trim_start_matches("./"));
+/// Which targets get a full explanation.
+#[derive(Debug, Clone, Copy)]
+pub enum Explain<'a> {
+    None,
+    One(&'a str),
+    Stale,
+}
+
+pub fn status(config: Config, progress: &Progress, explain: Explain) -> Result<Status> {
     let engine = Engine::new(config, &Options::default(), progress, true)?;
     let prepared = match engine.prepare(&AtomicBool::new(false))? {
         Prepare::Changed(prepared) => prepared,
@@ -40,7 +47,7 @@ pub fn status(config: Config, progress: &Progress, explain: Option<&str>) -> Res
         .iter()
         .map(|f| (f.name(), Counts::default()))
         .collect();
-    let mut reasons = HashMap::new();
+    let mut reasons = BTreeMap::new();
     for t in &targets {
         let counts = families.get_mut(t.family.name()).unwrap();
         let reason = match records.get(&t.path) {
@@ -66,7 +73,10 @@ pub fn status(config: Config, progress: &Progress, explain: Option<&str>) -> Res
                     Ok(_) if r.key == *t.key.as_bytes() => {
                         "stale: its file was changed outside verso".to_string()
                     }
-                    Ok(_) if explain == Some(t.path.as_str()) => {
+                    Ok(_)
+                        if matches!(explain, Explain::Stale)
+                            || matches!(explain, Explain::One(p) if p.trim_start_matches("./") == t.path) =>
+                    {
                         format!("stale: {} <- {}", t.path, explainer.target(t))
                     }
                     Ok(_) => "stale: an input of its key changed".to_string(),
@@ -106,6 +116,11 @@ impl Status {
 
     /// Why `path` would be rebuilt; `None` when it is not a target.
     pub fn explain(&self, path: &str) -> Option<&str> {
-        self.reasons.get(path).map(String::as_str)
+        self.reasons.get(path.trim_start_matches("./")).map(String::as_str)
+    }
+
+    /// Each target a build would write or remove, and why, by path.
+    pub fn all_stale(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.reasons.iter().filter(|(_, r)| !r.starts_with("up to date"))
     }
 }
