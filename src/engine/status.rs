@@ -116,11 +116,15 @@ impl Status {
 
     /// Why `path` would be rebuilt; `None` when it is not a target.
     pub fn explain(&self, path: &str) -> Option<&str> {
-        self.reasons.get(path.trim_start_matches("./")).map(String::as_str)
+        self.reasons
+            .get(path.trim_start_matches("./"))
+            .map(String::as_str)
     }
 
     /// Each target a build would write or remove, and why, by path.
     pub fn all_stale(&self) -> impl Iterator<Item = (&String, &String)> {
-        self.reasons.iter().filter(|(_, r)| !r.starts_with("up to date"))
+        self.reasons
+            .iter()
+            .filter(|(_, r)| !r.starts_with("up to date"))
     }
 }

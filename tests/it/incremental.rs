@@ -585,6 +585,52 @@ fn damage(cache: &Path, seed: u64) {
 }
 
 #[test]
+fn status_and_check_never_change_the_store_and_report_a_damaged_one() {
+    let dir = temp();
+    let d = dir.path().join("c");
+    small_collection(&d, 20, 33);
+    build(&d);
+    edit_poems(&d, |p| p[2]["content"] = json!("changed"));
+    let cache = tree(&d.join(".verso-cache"));
+    for args in [
+        vec!["status", p(&d)],
+        vec!["status", p(&d), "--explain", "similar/0003-01.html"],
+        vec!["status", p(&d), "--explain-all"],
+        vec!["check", p(&d)],
+    ] {
+        let r = run(&args);
+        assert!(r.code <= 1, "{args:?}: {}", r.all());
+        assert_eq!(
+            tree(&d.join(".verso-cache")),
+            cache,
+            "{args:?} changed the cache"
+        );
+    }
+    // A store that cannot be read: exit 1 with a hint, left where it is.
+    let db = d.join(".verso-cache/store/db");
+    std::fs::write(&db, b"not a sled database").unwrap();
+    let cache = tree(&d.join(".verso-cache"));
+    for command in ["status", "check"] {
+        let r = run(&[command, p(&d)]);
+        assert_eq!(r.code, 1, "{command}: {}", r.all());
+        assert!(
+            r.stderr.contains("left as it is"),
+            "{command}: {}",
+            r.stderr
+        );
+        assert_eq!(
+            tree(&d.join(".verso-cache")),
+            cache,
+            "{command} moved the store"
+        );
+    }
+    // With no cache at all, neither creates one.
+    std::fs::remove_dir_all(d.join(".verso-cache")).unwrap();
+    assert_eq!(run(&["status", p(&d)]).code, 0);
+    assert!(!d.join(".verso-cache").exists());
+}
+
+#[test]
 fn a_damaged_store_is_set_aside_and_the_build_is_correct() {
     for seed in [1, 2, 3] {
         let dir = temp();
