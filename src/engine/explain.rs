@@ -35,17 +35,21 @@ fn changed_fields<'t>(
         .collect()
 }
 
-/// The parts (poems) whose digests differ between two traces.
-fn changed_parts(old: &Trace, new: &Trace) -> Vec<u32> {
+/// The parts (poems) in both traces whose digests differ, and those only
+/// the new one has.
+fn changed_parts(old: &Trace, new: &Trace) -> (Vec<u32>, Vec<u32>) {
     let before: HashMap<&Part, u32> = old.parts.iter().map(|(p, d)| (p, *d)).collect();
-    let mut out: Vec<u32> = new
-        .parts
-        .iter()
-        .filter(|(p, d)| before.get(p) != Some(d))
-        .map(|(Part::Poem(i), _)| *i)
-        .collect();
-    out.dedup();
-    out
+    let (mut changed, mut added) = (Vec::new(), Vec::new());
+    for (Part::Poem(i), digest) in &new.parts {
+        match before.get(&Part::Poem(*i)) {
+            Some(d) if d == digest => {}
+            Some(_) => changed.push(*i),
+            None => added.push(*i),
+        }
+    }
+    changed.dedup();
+    added.dedup();
+    (changed, added)
 }
 
 /// The poems named by a list of poem indices, shortened.
@@ -98,10 +102,10 @@ impl<'a> Explainer<'a> {
         let mut reasons = Vec::new();
         for field in changed_fields(&old, &new) {
             let (name, _, from) = field;
-            reasons.push(match (name.as_str(), from) {
+            reasons.extend(match (name.as_str(), from) {
                 ("entries", _) => self.entries(&old, &new),
-                (_, Some(instance)) => self.via(name, instance, 0),
-                (_, None) => self.leaf(name),
+                (_, Some(instance)) => Some(self.via(name, instance, 0)),
+                (_, None) => Some(self.leaf(name)),
             });
         }
         match reasons.is_empty() {
@@ -117,9 +121,10 @@ impl<'a> Explainer<'a> {
         }
     }
 
-    /// Which entries a page shows differently, and why each changed.
-    fn entries(&self, old: &Trace, new: &Trace) -> String {
-        let changed = changed_parts(old, new);
+    /// Which entries a page shows differently, and why each changed; `None`
+    /// when the poems it shows changed but none of their entries did.
+    fn entries(&self, old: &Trace, new: &Trace) -> Option<String> {
+        let (changed, _) = changed_parts(old, new);
         let mut reasons: Vec<String> = changed
             .iter()
             .take(ENTRIES_NAMED)
@@ -131,10 +136,7 @@ impl<'a> Explainer<'a> {
                 changed.len() - ENTRIES_NAMED
             ));
         }
-        match reasons.is_empty() {
-            true => "entries (the poems it shows render differently)".into(),
-            false => reasons.join("; "),
-        }
+        (!reasons.is_empty()).then(|| reasons.join("; "))
     }
 
     fn entry(&self, index: u32) -> String {
@@ -186,20 +188,26 @@ impl<'a> Explainer<'a> {
         if !self.seen.borrow_mut().insert(instance.to_string()) {
             return Some(instance.to_string());
         }
-        let fields: Vec<String> = changed_fields(old, &new)
+        let mut fields: Vec<String> = changed_fields(old, &new)
             .into_iter()
             .map(|(name, _, from)| match from {
                 Some(from) => self.via(name, from, depth + 1),
-                None if !new.parts.is_empty() => {
-                    let parts = changed_parts(old, &new);
-                    match parts.is_empty() {
-                        true => self.leaf(name),
-                        false => format!("{name} (vector of poem {} changed)", poems(&parts)),
-                    }
-                }
                 None => self.leaf(name),
             })
             .collect();
+        // Which parts of the value changed (a vector per poem), said once.
+        let (changed, added) = changed_parts(old, &new);
+        let mut parts = Vec::new();
+        if !changed.is_empty() {
+            parts.push(format!("vector of poem {} changed", poems(&changed)));
+        }
+        if !added.is_empty() {
+            parts.push(format!("vector of poem {} new", poems(&added)));
+        }
+        if let (Some(last), false) = (fields.last_mut(), parts.is_empty()) {
+            let name = last.strip_suffix(" changed").unwrap_or(last).to_string();
+            *last = format!("{name} ({})", parts.join(", "));
+        }
         Some(format!("{instance} <- {}", listed(fields)))
     }
 }
