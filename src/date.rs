@@ -14,7 +14,7 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 
 /// The civil date (year, month, day) of a day count from 1970-01-01 (the
 /// inverse of `days_from_civil`, from the same algorithm).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
+pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z + 719_468;
     let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
     let doe = z - era * 146_097;

@@ -211,6 +211,11 @@ pub fn edit_poems(dir: &Path, f: impl FnOnce(&mut Vec<Value>)) {
     write_json(&path, &v);
 }
 
+/// Reverse a vector (a JSON array) in place: another direction, same norm.
+pub fn reverse_vector(v: &mut Value) {
+    v.as_array_mut().unwrap().reverse();
+}
+
 /// Edit embeddings.json (list form) in place.
 pub fn edit_embeddings(dir: &Path, f: impl FnOnce(&mut Vec<Value>)) {
     let path = dir.join("embeddings.json");

@@ -40,14 +40,7 @@ fn change_key(d: &Path, key: &str, default: &Value) {
         }
         ("embeddings", _) => {
             let mut v = read_json(&d.join("embeddings.json"));
-            let first: Vec<Value> = v["embeddings"][0]["embedding"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .rev()
-                .cloned()
-                .collect();
-            v["embeddings"][0]["embedding"] = json!(first);
+            reverse_vector(&mut v["embeddings"][0]["embedding"]);
             write_json(&d.join("vectors2.json"), &v);
             toml::Value::String("vectors2.json".into())
         }

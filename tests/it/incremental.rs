@@ -5,7 +5,7 @@
 
 use crate::common::*;
 use proptest::prelude::*;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -78,16 +78,9 @@ fn a_warning_added() {
 #[test]
 fn one_embedding_changed() {
     assert!(
-        writes_only_what_changed(|d| edit_embeddings(d, |e| {
-            let v: Vec<Value> = e[5]["embedding"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .rev()
-                .cloned()
-                .collect();
-            e[5]["embedding"] = json!(v);
-        })) > 0
+        writes_only_what_changed(|d| edit_embeddings(d, |e| reverse_vector(
+            &mut e[5]["embedding"]
+        ))) > 0
     );
 }
 
@@ -508,16 +501,7 @@ fn explain_follows_the_traces_down_to_the_changed_input() {
     assert!(why.contains("entry 0005 <- content changed"), "{why}");
     build(&d);
     // An embedding: the neighbours, from the vectors, from the file, naming the poem.
-    edit_embeddings(&d, |e| {
-        let v: Vec<Value> = e[11]["embedding"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .rev()
-            .cloned()
-            .collect();
-        e[11]["embedding"] = json!(v);
-    });
+    edit_embeddings(&d, |e| reverse_vector(&mut e[11]["embedding"]));
     let stale = run(&["status", p(&d)]).stdout;
     let page = (1..=20)
         .map(|i| format!("similar/{i:04}-01.html"))
