@@ -82,6 +82,10 @@ pub struct BuildArgs {
     /// Write the paths written (+) and removed (-), one a line.
     #[arg(long)]
     pub changes: Option<PathBuf>,
+    /// Write only the pages that changed, into DIR: the cache stands for the
+    /// deployed site, which need not be on disk.
+    #[arg(long, value_name = "DIR")]
+    pub delta: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -100,6 +100,7 @@ fn build_command(args: BuildArgs) -> Result<i32> {
         force: args.force,
         summary_json: args.summary_json,
         changes: args.changes,
+        delta: args.delta.clone(),
         ..Options::default()
     };
     let index = config.output.join("index.html");
@@ -108,7 +109,10 @@ fn build_command(args: BuildArgs) -> Result<i32> {
     if summary.interrupted {
         return Ok(130);
     }
-    println!("open {}", index.display());
+    match args.delta {
+        Some(dir) => println!("the changed pages are in {}", dir.display()),
+        None => println!("open {}", index.display()),
+    }
     Ok(0)
 }
 

@@ -52,6 +52,9 @@ pub struct Job<'a> {
     pub checkpoint: usize,
     /// Write every page, even over a file that holds its bytes (`--force`).
     pub rewrite: bool,
+    /// The output folder is not the site (`--delta`): a record's bytes are
+    /// taken to be on the site, and a page with those bytes is not written.
+    pub trust_records: bool,
 }
 
 pub fn execute(job: &Job, stale: &[&Target]) -> Result<Outcome> {
@@ -110,6 +113,7 @@ fn build_one(
         store,
         out,
         rewrite,
+        trust_records,
         ..
     } = *job;
     let trace = site.render(target, buf)?;
@@ -121,6 +125,7 @@ fn build_one(
     // is hashed, so that unchanged pages are not rewritten.
     let state = match records.get(&target.path) {
         _ if rewrite => FileState::Differs,
+        Some(r) if r.hash == hash && r.size == size && trust_records => FileState::Intact(r.seen),
         Some(r) if r.hash == hash && r.size == size => files::state(&path, r),
         Some(_) => FileState::Differs,
         None => files::holds(&path, size, &hash, 0),

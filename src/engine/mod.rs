@@ -57,6 +57,9 @@ pub struct Options {
     pub changes: Option<PathBuf>,
     /// The rules' code identities (the compiled ones, but in tests).
     pub code: Code,
+    /// Write the stale pages here, not into the output folder: the records
+    /// stand for a deployed site that is not on disk.
+    pub delta: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -66,6 +69,7 @@ impl Default for Options {
             summary_json: None,
             changes: None,
             code: Code::compiled().clone(),
+            delta: None,
         }
     }
 }
@@ -77,6 +81,8 @@ pub struct Engine<'p> {
     pub inputs: Inputs,
     pub progress: &'p Progress,
     force: bool,
+    /// `--delta`: where pages go; the records stand for the site.
+    delta: Option<PathBuf>,
     /// `status`: the store is a read-only copy, and no trace is written.
     read_only: bool,
     lock: Mutex<Option<CacheLock>>,
@@ -138,6 +144,7 @@ impl<'p> Engine<'p> {
             inputs,
             progress,
             force: options.force,
+            delta: options.delta.clone(),
             read_only,
             lock: Mutex::new(lock),
             records: Mutex::new(None),
@@ -200,12 +207,13 @@ impl<'p> Engine<'p> {
         }
         let records = self.open_store()?;
         let intact = records.len() == count
-            && records.par_iter().all(|(path, r)| {
-                matches!(
-                    files::state(&self.config.output.join(path), r),
-                    files::FileState::Intact(_)
-                )
-            });
+            && (self.delta.is_some()
+                || records.par_iter().all(|(path, r)| {
+                    matches!(
+                        files::state(&self.config.output.join(path), r),
+                        files::FileState::Intact(_)
+                    )
+                }));
         Ok(intact.then_some(records))
     }
 
@@ -331,6 +339,11 @@ impl<'p> Engine<'p> {
             return Err(Error::Interrupted);
         }
         Ok(())
+    }
+
+    /// Where pages are written: the output folder, or the `--delta` folder.
+    fn out(&self) -> &Path {
+        self.delta.as_deref().unwrap_or(&self.config.output)
     }
 
     /// Flush the store, then write the memo file (so every trace it keeps
@@ -475,7 +488,15 @@ fn plan(engine: &Engine, site: &Site, records: &HashMap<String, Record>) -> Resu
     engine.progress.stage(5, "plan");
     let targets = site.plan();
     let out = &engine.config.output;
-    let checks: Vec<Check> = targets.par_iter().map(|t| check(t, records, out)).collect();
+    let checks: Vec<Check> = targets
+        .par_iter()
+        .map(|t| match (&engine.delta, records.get(&t.path)) {
+            // The site is not on disk: a matching key is all there is.
+            (Some(_), Some(r)) if r.key == *t.key.as_bytes() => Check::UpToDate,
+            (Some(_), _) => Check::Stale,
+            (None, _) => check(t, records, out),
+        })
+        .collect();
     let mut stale = Vec::new();
     let mut families = no_families();
     for (i, (target, check)) in targets.iter().zip(checks).enumerate() {
@@ -532,11 +553,12 @@ fn write(
         site,
         records: &prepared.records,
         store: engine.store(),
-        out: &engine.config.output,
+        out: engine.out(),
         progress,
         cancel,
         checkpoint: engine.config.checkpoint_interval,
         rewrite: force,
+        trust_records: engine.delta.is_some(),
     };
     // The menu, explore.html and the chronological pages first: an
     // interrupted first build still leaves a site to navigate.
@@ -555,7 +577,7 @@ fn write(
 fn finish(engine: &Engine, site: &Site, plan: &Plan, prepared: &Prepared) -> Result<Vec<String>> {
     engine.progress.stage(7, "sweep");
     let store = engine.store();
-    let out = &engine.config.output;
+    let out = engine.out();
     let planned: HashSet<&str> = plan.targets.iter().map(|t| t.path.as_str()).collect();
     let removed = sweep::orphans(out, &planned, &prepared.records, store)?;
     if engine.unfinished {
