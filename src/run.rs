@@ -50,7 +50,7 @@ fn load_config(common: &CommonArgs, threads: Option<usize>) -> Result<Config> {
     )?;
     if config.defaulted {
         eprintln!(
-            "note: no {} here: building with every key at its default (`verso init` writes one to edit)",
+            "note: no {} here: every key takes its default (`verso init` writes one to edit)",
             config.file.display()
         );
     }
@@ -153,8 +153,12 @@ fn status_command(args: StatusArgs) -> Result<i32> {
 fn check_command(args: CommonArgs) -> Result<i32> {
     let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from("."));
     let config_file = config_path(&args.dir, &args.config);
-    // A collection folder: check its output and cache; a site folder: the site.
-    let (site, cache) = if args.config.is_some() || config_file.exists() {
+    // A collection folder (a verso.toml, or poems.json and the defaults):
+    // check its output and cache; a site folder: the site.
+    let collection = args.config.is_some()
+        || config_file.exists()
+        || (dir.join("poems.json").is_file() && !dir.join("index.html").is_file());
+    let (site, cache) = if collection {
         let config = load_config(&args, None)?;
         (config.output, Some(config.cache))
     } else {

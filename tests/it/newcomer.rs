@@ -38,11 +38,14 @@ fn a_folder_with_poems_and_no_configuration_builds_with_the_defaults() {
     assert!(
         r.stderr.contains("no ")
             && r.stderr
-                .contains("verso.toml here: building with every key at its default"),
+                .contains("verso.toml here: every key takes its default"),
         "{}",
         r.stderr
     );
     assert!(d.join("site/index.html").is_file());
+    let r = run(&["check", p(&d)]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.stdout.contains("0 problem(s)"), "{}", r.stdout);
     // The same site as with the template `init` writes.
     let other = temp();
     let o = other.path().join("c");
