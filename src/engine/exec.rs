@@ -11,8 +11,9 @@ use crate::site::{Site, Target};
 use rayon::prelude::*;
 use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::Sender;
 use std::sync::Mutex;
 
 #[derive(Debug, Default)]
@@ -78,13 +79,21 @@ pub fn execute(job: &Job, stale: &[&Target]) -> Result<Outcome> {
     let outcome = Mutex::new(Outcome::default());
     let finished = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
+    // Replaced pages are removed on a thread of their own, beside the
+    // rendering; a kill leaves them as temporaries for the next sweep.
+    let (old_pages, removals) = std::sync::mpsc::channel::<PathBuf>();
+    let remover = std::thread::spawn(move || {
+        for old in removals {
+            let _ = std::fs::remove_file(old);
+        }
+    });
     let result = stale.par_iter().try_for_each_init(
-        || Vec::with_capacity(1 << 20),
-        |buf: &mut Vec<u8>, target| -> Result<()> {
+        || (Vec::with_capacity(1 << 20), old_pages.clone()),
+        |(buf, old_pages), target| -> Result<()> {
             if cancel.load(Ordering::Relaxed) || failed.load(Ordering::Relaxed) {
                 return Ok(());
             }
-            build_one(job, target, buf, &outcome).inspect_err(|_| {
+            build_one(job, target, buf, old_pages, &outcome).inspect_err(|_| {
                 failed.store(true, Ordering::Relaxed);
             })?;
             progress.done(target.family, target.poem);
@@ -94,6 +103,8 @@ pub fn execute(job: &Job, stale: &[&Target]) -> Result<Outcome> {
             Ok(())
         },
     );
+    drop(old_pages);
+    let _ = remover.join();
     store.flush()?;
     result?;
     let mut outcome = outcome.into_inner().unwrap();
@@ -105,6 +116,7 @@ fn build_one(
     job: &Job,
     target: &Target,
     buf: &mut Vec<u8>,
+    old_pages: &Sender<PathBuf>,
     outcome: &Mutex<Outcome>,
 ) -> Result<()> {
     let Job {
@@ -132,7 +144,13 @@ fn build_one(
     };
     let (same_bytes, seen) = match state {
         FileState::Intact(seen) | FileState::Rehashed(seen) => (true, seen),
-        FileState::Differs => (false, write_atomically(&path, buf)?),
+        FileState::Differs => {
+            let (seen, old) = write_new(&path, buf)?;
+            if let Some(old) = old {
+                let _ = old_pages.send(old);
+            }
+            (false, seen)
+        }
     };
     let record = Record {
         key: *target.key.as_bytes(),
@@ -156,14 +174,24 @@ fn build_one(
 /// so that `path` is always either the old file or the whole new one.
 /// Returns the file's modification time (see `files::modified`).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<u64> {
+    let (seen, old) = write_new(path, bytes)?;
+    if let Some(old) = old {
+        std::fs::remove_file(&old).at(&old)?;
+    }
+    Ok(seen)
+}
+
+/// `write_atomically`, leaving the replaced file (if any) at the returned
+/// path for the caller to remove.
+fn write_new(path: &Path, bytes: &[u8]) -> Result<(u64, Option<PathBuf>)> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("page");
     let temp = path.with_file_name(format!(".{name}{TEMP_SUFFIX}"));
     let written = std::fs::File::create(&temp).and_then(|mut f| {
         f.write_all(bytes)?;
         f.metadata()
     });
-    match written.and_then(|meta| replace(&temp, path).map(|_| meta)) {
-        Ok(meta) => Ok(files::modified(&meta)),
+    match written.and_then(|meta| replace(&temp, path).map(|old| (meta, old))) {
+        Ok((meta, exchanged)) => Ok((files::modified(&meta), exchanged.then_some(temp))),
         Err(e) => {
             let _ = std::fs::remove_file(&temp);
             Err(Error::io(path, e))
@@ -171,13 +199,13 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<u64> {
     }
 }
 
-/// Put `temp` at `path`. Over an existing regular file, the two are exchanged
-/// atomically and the old one (now at `temp`) removed: a plain rename over
-/// an existing file makes ext4 start writing the new one out at once
-/// (`auto_da_alloc`), which made rewriting a whole site about twice as slow
-/// as writing it anew. A kill between the exchange and the removal leaves
-/// the old bytes at `temp`, which the next build's sweep removes.
-fn replace(temp: &Path, path: &Path) -> std::io::Result<()> {
+/// Put `temp` at `path`; `true` when the old file was exchanged to `temp`.
+/// Over an existing regular file, the two are exchanged atomically: a plain
+/// rename over an existing file makes ext4 start writing the new one out at
+/// once (`auto_da_alloc`), which made rewriting a whole site about twice as
+/// slow as writing it anew. A kill before the old file is removed leaves it
+/// as a temporary, which the next build's sweep removes.
+fn replace(temp: &Path, path: &Path) -> std::io::Result<bool> {
     #[cfg(target_os = "linux")]
     if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file()) {
         use std::ffi::CString;
@@ -195,11 +223,11 @@ fn replace(temp: &Path, path: &Path) -> std::io::Result<()> {
             )
         };
         if exchanged == 0 {
-            return std::fs::remove_file(temp);
+            return Ok(true);
         }
         // A filesystem without exchanges: a plain rename.
     }
-    std::fs::rename(temp, path)
+    std::fs::rename(temp, path).map(|_| false)
 }
 
 #[cfg(test)]
