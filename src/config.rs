@@ -534,17 +534,18 @@ pub fn utf8(file: &Path, bytes: &[u8]) -> Result<String> {
     Ok(String::from_utf8_lossy(bytes).into_owned())
 }
 
-/// Every key the configuration knows, as `section.key` or `key`.
-pub fn known_keys() -> Vec<String> {
+/// Every key the configuration knows, as `section.key` or `key`, with its
+/// default (as JSON), listed from the configuration's own fields.
+pub fn known_keys() -> Vec<(String, serde_json::Value)> {
     let value = serde_json::to_value(RawConfig::default()).expect("the defaults serialise");
     let mut keys = Vec::new();
     if let serde_json::Value::Object(top) = value {
         for (name, v) in top {
             match v {
                 serde_json::Value::Object(section) => {
-                    keys.extend(section.keys().map(|k| format!("{name}.{k}")))
+                    keys.extend(section.into_iter().map(|(k, v)| (format!("{name}.{k}"), v)))
                 }
-                _ => keys.push(name),
+                other => keys.push((name, other)),
             }
         }
     }
@@ -616,7 +617,7 @@ fn parse_toml(file: &Path, text: &str) -> Result<RawConfig> {
             };
             let nearest = known_keys()
                 .into_iter()
-                .map(|k| (strsim::jaro_winkler(&k, &full), k))
+                .map(|(k, _)| (strsim::jaro_winkler(&k, &full), k))
                 .filter(|(score, _)| *score > 0.8)
                 .max_by(|a, b| a.0.total_cmp(&b.0));
             if let Some((_, k)) = nearest {
@@ -689,7 +690,7 @@ mod tests {
     fn the_init_template_holds_every_key_at_its_default() {
         let raw = parse_toml(Path::new("verso.toml"), TEMPLATE).unwrap();
         assert_eq!(raw, RawConfig::default());
-        for key in known_keys() {
+        for (key, _) in known_keys() {
             let name = key.rsplit('.').next().unwrap();
             assert!(
                 TEMPLATE.contains(&format!("{name} = ")),

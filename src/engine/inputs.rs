@@ -18,6 +18,14 @@ pub struct FileHash {
     pub hash: [u8; 32],
 }
 
+/// A modification time as (seconds, nanoseconds) since the epoch.
+fn stamp(modified: std::time::SystemTime) -> (i64, u32) {
+    let since_epoch = modified
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    (since_epoch.as_secs() as i64, since_epoch.subsec_nanos())
+}
+
 pub struct Inputs {
     known: Vec<FileHash>,
     /// The stat cache after this build.
@@ -45,11 +53,7 @@ impl Inputs {
             }
             Err(e) => return Err(Error::io(path, e)),
         };
-        let modified = meta.modified().at(path)?;
-        let since_epoch = modified
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
-        let stamp = (since_epoch.as_secs() as i64, since_epoch.subsec_nanos());
+        let stamp = stamp(meta.modified().at(path)?);
         let name = path.to_string_lossy().into_owned();
         let known = self
             .known
@@ -64,19 +68,7 @@ impl Inputs {
                 let mut h = blake3::Hasher::new();
                 h.update_mmap_rayon(path).at(path)?;
                 let hash = h.finalize();
-                // A file modified within the last two seconds may change
-                // again with the same stamp on a coarse clock: not remembered.
-                let recent = std::time::SystemTime::now()
-                    .duration_since(modified)
-                    .map_or(true, |d| d.as_secs() < 2);
-                if !recent {
-                    self.seen.lock().unwrap().push(FileHash {
-                        path: name.clone(),
-                        len: meta.len(),
-                        modified: stamp,
-                        hash: *hash.as_bytes(),
-                    });
-                }
+                self.remember(&name, &meta, hash);
                 hash
             }
         };
@@ -93,11 +85,36 @@ impl Inputs {
     ) -> Result<(Vec<u8>, blake3::Hash)> {
         let bytes = read(path)?;
         let hash = blake3::hash(&bytes);
-        self.read
-            .lock()
-            .unwrap()
-            .insert(path.to_string_lossy().into_owned(), hash);
+        let name = path.to_string_lossy().into_owned();
+        // The stat cache lets the next no-op build skip hashing it again.
+        if let Ok(meta) = std::fs::metadata(path) {
+            if meta.len() == bytes.len() as u64 {
+                self.remember(&name, &meta, hash);
+            }
+        }
+        self.read.lock().unwrap().insert(name, hash);
         Ok((bytes, hash))
+    }
+
+    /// Keep a file's hash under its size and time, unless it was modified
+    /// within the last two seconds: on a coarse clock it may change again
+    /// with the same stamp.
+    fn remember(&self, name: &str, meta: &std::fs::Metadata, hash: blake3::Hash) {
+        let Ok(modified) = meta.modified() else {
+            return;
+        };
+        let recent = std::time::SystemTime::now()
+            .duration_since(modified)
+            .map_or(true, |d| d.as_secs() < 2);
+        if recent {
+            return;
+        }
+        self.seen.lock().unwrap().push(FileHash {
+            path: name.to_string(),
+            len: meta.len(),
+            modified: stamp(modified),
+            hash: *hash.as_bytes(),
+        });
     }
 
     /// The files read so far and their hashes.

@@ -86,7 +86,8 @@ pub struct Engine<'p> {
     /// `status`: the store is a read-only copy, and no trace is written.
     read_only: bool,
     lock: Mutex<Option<CacheLock>>,
-    /// The records, once the store is open.
+    /// The records, when the no-op check opened the store and the build
+    /// goes on.
     records: Mutex<Option<HashMap<String, Record>>>,
     /// The previous build stopped before its sweep (stray temporaries possible).
     unfinished: bool,
@@ -214,7 +215,12 @@ impl<'p> Engine<'p> {
                         files::FileState::Intact(_)
                     )
                 }));
-        Ok(intact.then_some(records))
+        if intact {
+            return Ok(Some(records));
+        }
+        // The store is open: the build goes on with these records.
+        *self.records.lock().unwrap() = Some(records);
+        Ok(None)
     }
 
     /// Stages 1–4, or the records when nothing changed since the last
@@ -290,14 +296,13 @@ impl<'p> Engine<'p> {
         })))
     }
 
-    /// Open the store (a copy for `status`) and hand it to the memo, once;
-    /// the records, none under `--force`.
+    /// Open the store (a copy for `status`) and hand it to the memo; the
+    /// records, none under `--force`.
     fn open_store(&self) -> Result<HashMap<String, Record>> {
-        let mut records = self.records.lock().unwrap();
-        if records.is_none() {
-            *records = Some(self.open_store_once()?);
+        match self.records.lock().unwrap().take() {
+            Some(records) => Ok(records),
+            None => self.open_store_once(),
         }
-        Ok(records.clone().expect("opened just above"))
     }
 
     fn open_store_once(&self) -> Result<HashMap<String, Record>> {

@@ -280,8 +280,7 @@ impl Fingerprint {
 
     /// A small value, hashed here.
     pub fn setting(self, name: impl Into<Cow<'static, str>>, value: &impl Serialize) -> Self {
-        let hash = blake3::hash(&postcard::to_stdvec(value).expect("settings serialise"));
-        self.input(name, hash)
+        self.input(name, hash_value(value))
     }
 
     /// Every key of a configuration section, one field each (`section.key`),
@@ -324,6 +323,11 @@ impl Fingerprint {
             notes: Vec::new(),
         }
     }
+}
+
+/// The hash of a value's one encoding (postcard), as fields hash values.
+pub fn hash_value<T: Serialize + ?Sized>(value: &T) -> blake3::Hash {
+    blake3::hash(&postcard::to_stdvec(value).expect("field values serialise"))
 }
 
 /// The first 8 bytes of a hash: enough to tell which field changed.

@@ -6,7 +6,7 @@
 
 use super::inputs::Inputs;
 use super::memo::{Derived, Keep, Memo};
-use super::rule::{part_digest, Part, Rule};
+use super::rule::{hash_value, part_digest, Part, Rule};
 use crate::config::{Config, COLOUR_NAMES};
 use crate::corpus::{self, Corpus};
 use crate::derive::colour::{self, Anchors};
@@ -63,16 +63,12 @@ pub fn corpus(cx: &Context) -> Result<Derived<'static, Corpus>> {
     Ok(derived)
 }
 
-fn hash_of<T: Serialize + ?Sized>(value: &T) -> blake3::Hash {
-    blake3::hash(&postcard::to_stdvec(value).expect("values serialise"))
-}
-
 fn poem_indices(corpus: &Corpus) -> blake3::Hash {
-    hash_of(&corpus.poems.iter().map(|p| p.index).collect::<Vec<_>>())
+    hash_value(&corpus.poems.iter().map(|p| p.index).collect::<Vec<_>>())
 }
 
 fn poem_texts(corpus: &Corpus) -> blake3::Hash {
-    hash_of(&corpus.poems.iter().map(|p| &p.content).collect::<Vec<_>>())
+    hash_value(&corpus.poems.iter().map(|p| &p.content).collect::<Vec<_>>())
 }
 
 /// Stage 2: one vector per poem, from the embeddings file or the lexical
@@ -373,7 +369,7 @@ pub fn timeline(cx: &Context, corpus: &Arc<Corpus>) -> Result<Derived<'static, T
     let fp = cx
         .memo
         .fingerprint(Rule::Timeline, "timeline")
-        .input("poem times", hash_of(&times))
+        .input("poem times", hash_value(&times))
         .setting("timeline.end", &cx.config.timeline_end);
     let corpus = Arc::clone(corpus);
     let end = cx.config.timeline_end;

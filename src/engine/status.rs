@@ -28,6 +28,7 @@ pub struct Status {
 #[derive(Debug, Clone, Copy)]
 pub enum Explain<'a> {
     None,
+    /// One path, relative to the output folder.
     One(&'a str),
     Stale,
 }
@@ -75,7 +76,7 @@ pub fn status(config: Config, progress: &Progress, explain: Explain) -> Result<S
                     }
                     Ok(_)
                         if matches!(explain, Explain::Stale)
-                            || matches!(explain, Explain::One(p) if p.trim_start_matches("./") == t.path) =>
+                            || matches!(explain, Explain::One(p) if p == t.path) =>
                     {
                         format!("stale: {} <- {}", t.path, explainer.target(t))
                     }
@@ -116,9 +117,7 @@ impl Status {
 
     /// Why `path` would be rebuilt; `None` when it is not a target.
     pub fn explain(&self, path: &str) -> Option<&str> {
-        self.reasons
-            .get(path.trim_start_matches("./"))
-            .map(String::as_str)
+        self.reasons.get(path).map(String::as_str)
     }
 
     /// Each target a build would write or remove, and why, by path.

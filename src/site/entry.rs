@@ -6,7 +6,7 @@ use super::paths;
 use crate::config::{COLOUR_HEX, COLOUR_NAMES};
 use crate::corpus::Poem;
 use crate::derive::timeline::{percent, BAR_CELLS};
-use crate::engine::rule::{Code, Fingerprint, Rule};
+use crate::engine::rule::{hash_value as hash, Code, Fingerprint, Rule};
 use crate::text::{clean, escape, escape_with_emphasis, pad, truncate, wrap};
 use serde::Serialize;
 
@@ -115,7 +115,6 @@ pub fn fingerprint(
     template: &blake3::Hash,
     code: &Code,
 ) -> Fingerprint {
-    let hash = |value: &dyn ErasedHash| value.hash();
     Fingerprint::new(Rule::Entry, instance(poem.index), code)
         .input("template entry", *template)
         .input(
@@ -156,17 +155,6 @@ pub fn variant_key(key: &blake3::Hash, variant: Variant) -> blake3::Hash {
         Variant::Linked => 1,
     };
     blake3::hash(&[key.as_bytes().as_slice(), &[tag]].concat())
-}
-
-/// Hash a small serialisable value.
-trait ErasedHash {
-    fn hash(&self) -> blake3::Hash;
-}
-
-impl<T: Serialize> ErasedHash for T {
-    fn hash(&self) -> blake3::Hash {
-        blake3::hash(&postcard::to_stdvec(self).expect("entry inputs serialise"))
-    }
 }
 
 fn warning_box(body: &mut Vec<String>, warning: &str) {

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use verso::config::{Config, Overrides, RawConfig};
+use verso::config::{Config, Overrides};
 use verso::engine::rule::{Code, Rule};
 use verso::engine::{self, Options};
 use verso::progress::{Mode, Progress};
@@ -77,23 +77,6 @@ fn change_key(d: &Path, key: &str, default: &Value) {
     set_key(d, key, new);
 }
 
-/// Every leaf key of the configuration with its default (`section.key`).
-fn configuration_keys() -> Vec<(String, Value)> {
-    let mut keys = Vec::new();
-    let Value::Object(top) = serde_json::to_value(RawConfig::default()).unwrap() else {
-        panic!("the configuration is a table");
-    };
-    for (name, value) in top {
-        match value {
-            Value::Object(section) => {
-                keys.extend(section.into_iter().map(|(k, v)| (format!("{name}.{k}"), v)))
-            }
-            other => keys.push((name, other)),
-        }
-    }
-    keys
-}
-
 /// The output folder the configuration in `d` names.
 fn output_of(d: &Path) -> std::path::PathBuf {
     let table: toml::Table = std::fs::read_to_string(d.join("verso.toml"))
@@ -135,7 +118,7 @@ fn change_gives_the_clean_tree(what: &str, change: impl FnOnce(&Path)) {
 
 #[test]
 fn every_configuration_key_changed_between_builds_gives_the_clean_tree() {
-    let keys = configuration_keys();
+    let keys = verso::config::known_keys();
     assert!(keys.len() >= 25, "{keys:?}");
     for (key, default) in keys {
         change_gives_the_clean_tree(&key, |d| change_key(d, &key, &default));
