@@ -30,6 +30,29 @@ pub enum Command {
     Fixture(FixtureArgs),
     /// Write a commented verso.toml with every key at its default.
     Init(InitArgs),
+    /// Build, serve the site over HTTP, and rebuild and reload open pages
+    /// whenever an input is saved.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// The port to listen on (0: any free port).
+    #[arg(long, default_value_t = 8000)]
+    pub port: u16,
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: std::net::IpAddr,
+    /// Worker threads (0 = all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    #[arg(long, value_enum, default_value = "auto")]
+    pub progress: ProgressArg,
+    /// Print errors and the summaries only.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]

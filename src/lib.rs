@@ -13,6 +13,7 @@ pub mod fixture;
 pub mod progress;
 pub mod render;
 pub mod run;
+pub mod serve;
 pub mod site;
 pub mod text;
 pub mod vectors;

@@ -1,6 +1,6 @@
 //! The commands: configuration and flags in, work done, an exit code out.
 
-use crate::cli::{BuildArgs, Cli, Command, CommonArgs, ProgressArg, StatusArgs};
+use crate::cli::{BuildArgs, Cli, Command, CommonArgs, ProgressArg, ServeArgs, StatusArgs};
 use crate::config::{Config, Overrides};
 use crate::engine::{self, Options};
 use crate::error::{Error, IoContext, Result};
@@ -16,6 +16,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Check(args) => check_command(args),
         Command::Clean(args) => clean_command(args),
         Command::Init(args) => init_command(args),
+        Command::Serve(args) => serve_command(args),
         Command::Fixture(args) => {
             crate::fixture::write(&args.dir, args.poems, args.dim, args.seed, args.companions)?;
             println!(
@@ -39,7 +40,7 @@ fn config_path(dir: &Option<PathBuf>, config: &Option<PathBuf>) -> PathBuf {
     }
 }
 
-fn load_config(common: &CommonArgs, threads: Option<usize>) -> Result<Config> {
+pub(crate) fn load_config(common: &CommonArgs, threads: Option<usize>) -> Result<Config> {
     let config = Config::load(
         &config_path(&common.dir, &common.config),
         &Overrides {
@@ -57,7 +58,7 @@ fn load_config(common: &CommonArgs, threads: Option<usize>) -> Result<Config> {
     Ok(config)
 }
 
-fn thread_pool(threads: usize) {
+pub(crate) fn thread_pool(threads: usize) {
     if threads > 0 {
         // Only fails when a pool exists already (tests calling run twice).
         let _ = rayon::ThreadPoolBuilder::new()
@@ -67,7 +68,7 @@ fn thread_pool(threads: usize) {
 }
 
 /// SIGINT and SIGTERM set the flag; a second one exits at once with 130.
-fn cancel_on_signals() -> Result<Arc<AtomicBool>> {
+pub(crate) fn cancel_on_signals() -> Result<Arc<AtomicBool>> {
     let flag = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(&flag))
@@ -80,16 +81,7 @@ fn cancel_on_signals() -> Result<Arc<AtomicBool>> {
 fn build_command(args: BuildArgs) -> Result<i32> {
     let config = load_config(&args.common, args.threads)?;
     thread_pool(config.threads);
-    let mode = if args.quiet {
-        Mode::Quiet
-    } else {
-        match args.progress {
-            ProgressArg::Auto => Mode::detect(),
-            ProgressArg::Tty => Mode::Tty,
-            ProgressArg::Plain => Mode::Plain,
-            ProgressArg::None => Mode::None,
-        }
-    };
+    let mode = progress_mode(args.progress, args.quiet);
     let progress = Arc::new(Progress::new(
         mode,
         config.update_hz,
@@ -114,6 +106,29 @@ fn build_command(args: BuildArgs) -> Result<i32> {
         None => println!("open {}", index.display()),
     }
     Ok(0)
+}
+
+/// The display `--progress` and `--quiet` ask for.
+fn progress_mode(progress: ProgressArg, quiet: bool) -> Mode {
+    if quiet {
+        return Mode::Quiet;
+    }
+    match progress {
+        ProgressArg::Auto => Mode::detect(),
+        ProgressArg::Tty => Mode::Tty,
+        ProgressArg::Plain => Mode::Plain,
+        ProgressArg::None => Mode::None,
+    }
+}
+
+fn serve_command(args: ServeArgs) -> Result<i32> {
+    let mode = progress_mode(args.progress, args.quiet);
+    crate::serve::serve(crate::serve::Settings {
+        common: args.common,
+        threads: args.threads,
+        mode,
+        address: std::net::SocketAddr::new(args.bind, args.port),
+    })
 }
 
 fn status_command(args: StatusArgs) -> Result<i32> {

@@ -460,7 +460,7 @@ pub fn build(
     for path in &removed {
         counts(&mut families, Family::of_path(path)).removed += 1;
     }
-    let summary = Summary::new(
+    let mut summary = Summary::new(
         families,
         rendered,
         interrupted,
@@ -469,6 +469,8 @@ pub fn build(
         progress,
     );
     write_reports(&reports, &summary, &outcome.changes, &removed)?;
+    summary.written_paths = outcome.changes;
+    summary.removed_paths = removed;
     Ok(summary)
 }
 

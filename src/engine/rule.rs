@@ -75,6 +75,10 @@ pub const SHAPES_NO_OUTPUT: &[&str] = &[
     "src/engine/status.rs",
     "src/engine/explain.rs",
     "src/engine/summary.rs",
+    "src/serve/mod.rs",
+    "src/serve/files.rs",
+    "src/serve/http.rs",
+    "src/serve/watch.rs",
 ];
 
 impl Rule {

@@ -29,6 +29,11 @@ pub struct Summary {
     pub rules: BTreeMap<&'static str, RuleCounts>,
     pub stages: Vec<StageTime>,
     pub seconds: f64,
+    /// Output paths written and removed (what `--changes` lists).
+    #[serde(skip)]
+    pub written_paths: Vec<String>,
+    #[serde(skip)]
+    pub removed_paths: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -61,6 +66,8 @@ impl Summary {
             rules,
             stages,
             seconds: progress.started.elapsed().as_secs_f64(),
+            written_paths: Vec::new(),
+            removed_paths: Vec::new(),
         }
     }
 

@@ -8,4 +8,5 @@ mod inputs;
 mod interrupt;
 mod kernels;
 mod newcomer;
+mod serve;
 mod site;
