@@ -30,9 +30,30 @@ pub enum Command {
     Fixture(FixtureArgs),
     /// Write a commented verso.toml with every key at its default.
     Init(InitArgs),
+    /// Embed every poem with the `[model]` of verso.toml (what the cache of
+    /// vectors lacks), and optionally write the vectors to a file.
+    Embed(EmbedArgs),
     /// Build, serve the site over HTTP, and rebuild and reload open pages
     /// whenever an input is saved.
     Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EmbedArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Write `{"embeddings":[{"id":POEM_INDEX,"embedding":[...]}]}`, in
+    /// poems.json order.
+    #[arg(long, value_name = "FILE")]
+    pub export: Option<PathBuf>,
+    /// Worker threads (0 = all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    #[arg(long, value_enum, default_value = "auto")]
+    pub progress: ProgressArg,
+    /// Print errors only.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]

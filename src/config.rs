@@ -55,6 +55,14 @@ checkpoint_interval = 100            # pages between saves of the cache
 [progress]
 update_hz = 10                       # redraws a second on a terminal
 show_current_poem = true             # show the first words of the poem being written
+
+[model]                              # a model that makes every vector inside the build (README)
+path = ""                            # a local sentence-transformers folder, run in-process, or
+server = ""                          # a server: "ollama" (POST /api/embed) or "openai" (POST /v1/embeddings)
+url = ""                             # the server's address ("" = http://127.0.0.1:11434 for ollama)
+name = ""                            # the model's name on the server
+batch = 32                           # texts per request or per model run
+revision = ""                        # change it when the server's model changed: everything is re-embedded
 "#;
 
 /// The seven semantic colours in SPEC's order (ties resolve in this order).
@@ -81,6 +89,7 @@ pub struct RawConfig {
     pub timeline: TimelineSettings,
     pub build: BuildSettings,
     pub progress: ProgressSettings,
+    pub model: ModelSettings,
 }
 
 impl Default for RawConfig {
@@ -101,6 +110,7 @@ impl Default for RawConfig {
             timeline: TimelineSettings::default(),
             build: BuildSettings::default(),
             progress: ProgressSettings::default(),
+            model: ModelSettings::default(),
         }
     }
 }
@@ -233,6 +243,140 @@ pub enum TimelineEnd {
     Newest,
 }
 
+/// `[model]`: a model that makes every vector inside the build.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelSettings {
+    pub path: String,
+    pub server: String,
+    pub url: String,
+    pub name: String,
+    pub batch: i64,
+    pub revision: String,
+}
+
+impl Default for ModelSettings {
+    fn default() -> Self {
+        ModelSettings {
+            path: String::new(),
+            server: String::new(),
+            url: String::new(),
+            name: String::new(),
+            batch: 32,
+            revision: String::new(),
+        }
+    }
+}
+
+/// The two server APIs verso speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerApi {
+    /// `POST /api/embed`.
+    Ollama,
+    /// `POST /v1/embeddings` (also served by llama.cpp, vLLM, TEI, LM Studio).
+    OpenAi,
+}
+
+/// Where vectors come from when `[model]` is set.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelSource {
+    Local(PathBuf),
+    Server {
+        api: ServerApi,
+        url: String,
+        name: String,
+        revision: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelConfig {
+    pub source: ModelSource,
+    pub batch: usize,
+}
+
+impl ModelSettings {
+    /// `None` without `path` or `server`; errors name the key.
+    fn validate(&self, file: &Path, root: &Path) -> Result<Option<ModelConfig>> {
+        let at = |key: &str| Location::file(file).field(format!("model.{key}"));
+        let source = match (self.path.is_empty(), self.server.as_str()) {
+            (true, "") => return Ok(None),
+            (false, "") => {
+                let path = root.join(&self.path);
+                if !path.join("config.json").is_file() {
+                    return Err(InputError::new(
+                        at("path"),
+                        format!("{} is not a model folder (no config.json)", path.display()),
+                    )
+                    .hint("point `model.path` at a sentence-transformers folder (config.json, model.safetensors, tokenizer.json, modules.json)")
+                    .into());
+                }
+                ModelSource::Local(path)
+            }
+            (false, _) => {
+                return Err(
+                    InputError::new(at("server"), "`path` and `server` exclude each other")
+                        .hint("keep `model.path` for a local model, or `model.server` for a server")
+                        .into(),
+                )
+            }
+            (true, server) => {
+                let api = match server {
+                    "ollama" => ServerApi::Ollama,
+                    "openai" => ServerApi::OpenAi,
+                    other => {
+                        return Err(range_error(
+                            file,
+                            "model.server",
+                            format!("{other:?}"),
+                            "\"ollama\" or \"openai\"",
+                        ))
+                    }
+                };
+                let url = match (self.url.as_str(), api) {
+                    ("", ServerApi::Ollama) => "http://127.0.0.1:11434".to_string(),
+                    ("", ServerApi::OpenAi) => {
+                        return Err(InputError::new(
+                            at("url"),
+                            "an openai server needs its address",
+                        )
+                        .hint("set `model.url`, for example \"http://127.0.0.1:8080\"")
+                        .into())
+                    }
+                    (url, _) if url.starts_with("http://") || url.starts_with("https://") => {
+                        url.trim_end_matches('/').to_string()
+                    }
+                    (url, _) => {
+                        return Err(range_error(
+                            file,
+                            "model.url",
+                            format!("{url:?}"),
+                            "an http:// or https:// address",
+                        ))
+                    }
+                };
+                if self.name.is_empty() {
+                    return Err(
+                        InputError::new(at("name"), "a server needs the model's name")
+                            .hint("set `model.name`, for example \"embeddinggemma\"")
+                            .into(),
+                    );
+                }
+                ModelSource::Server {
+                    api,
+                    url,
+                    name: self.name.clone(),
+                    revision: self.revision.clone(),
+                }
+            }
+        };
+        Ok(Some(ModelConfig {
+            source,
+            batch: positive(file, "model.batch", self.batch, 4096)?,
+        }))
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct BuildSettings {
@@ -302,6 +446,8 @@ pub struct Config {
     pub checkpoint_interval: usize,
     pub update_hz: u32,
     pub show_current_poem: bool,
+    /// `[model]`: vectors made inside the build; `None` as before.
+    pub model: Option<ModelConfig>,
 }
 
 /// Command-line values that override the file.
@@ -472,6 +618,7 @@ impl Config {
             )?,
             update_hz: positive(file, "progress.update_hz", raw.progress.update_hz, 100)? as u32,
             show_current_poem: raw.progress.show_current_poem,
+            model: raw.model.validate(file, &root)?,
             root,
         };
         config.check_folders()?;

@@ -7,6 +7,7 @@ pub mod config;
 pub mod corpus;
 pub mod date;
 pub mod derive;
+pub mod embed;
 pub mod engine;
 pub mod error;
 pub mod fixture;

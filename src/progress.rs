@@ -52,6 +52,15 @@ pub struct Progress {
     stage: Mutex<Option<(usize, &'static str, Instant)>>,
     pub started: Instant,
     pub stage_seconds: Mutex<Vec<(&'static str, f64)>>,
+    embedding: Mutex<Option<EmbeddingLine>>,
+}
+
+/// The embeddings display: when it started, last drew, and whether a
+/// terminal line is there to redraw.
+struct EmbeddingLine {
+    started: Instant,
+    drawn_at: Instant,
+    drawn: bool,
 }
 
 pub const STAGES: usize = 8;
@@ -78,6 +87,7 @@ impl Progress {
             stage: Mutex::new(None),
             started: Instant::now(),
             stage_seconds: Mutex::new(Vec::new()),
+            embedding: Mutex::new(None),
         }
     }
 
@@ -130,6 +140,62 @@ impl Progress {
         let c = &self.counters[family as usize];
         c.done.fetch_add(1, Ordering::Relaxed);
         c.current.store(row.unwrap_or(NONE), Ordering::Relaxed);
+    }
+
+    /// The embeddings family: `done` of `total` texts, the text just
+    /// embedded, the rate and the time left; redrawn in place on a
+    /// terminal, a line every few seconds elsewhere.
+    pub fn embedding(&self, done: usize, total: usize, text: &str) {
+        if !matches!(self.mode, Mode::Tty | Mode::Plain) {
+            return;
+        }
+        let mut state = self.embedding.lock().unwrap();
+        let now = Instant::now();
+        let line = state.get_or_insert(EmbeddingLine {
+            started: now,
+            drawn_at: now,
+            drawn: false,
+        });
+        let every = match self.mode {
+            Mode::Tty => Duration::from_secs_f64(1.0 / self.update_hz as f64),
+            _ => PLAIN_EVERY,
+        };
+        if done < total && line.drawn && line.drawn_at.elapsed() < every {
+            return;
+        }
+        let elapsed = line.started.elapsed().as_secs_f64();
+        let rate = done as f64 / elapsed.max(1e-3);
+        let eta = clock((total - done.min(total)) as f64 / rate.max(1e-9));
+        let filled = done * BAR / total.max(1);
+        let snippet: String = plain(text.lines().find(|l| !l.trim().is_empty()).unwrap_or(""))
+            .chars()
+            .take(30)
+            .collect();
+        let mut text = format!(
+            "  {:<13} {}/{} {}{} {:>3}%  {:.1} texts/s  ETA {eta}",
+            "embeddings",
+            thousands(done as u64),
+            thousands(total as u64),
+            "█".repeat(filled),
+            "░".repeat(BAR - filled),
+            percent(done, total),
+            rate
+        );
+        if self.show_current_poem && done < total {
+            text.push_str(&format!("  \"{snippet}\""));
+        }
+        let term = Term::stderr();
+        if self.mode == Mode::Tty {
+            if line.drawn {
+                let _ = term.clear_last_lines(1);
+            }
+            let width = term.size().1 as usize;
+            let _ = term.write_line(&console::truncate_str(&text, width.max(20) - 1, "…"));
+        } else {
+            eprintln!("{text}");
+        }
+        line.drawn = true;
+        line.drawn_at = now;
     }
 
     pub fn total_done(&self) -> usize {

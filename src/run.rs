@@ -1,6 +1,8 @@
 //! The commands: configuration and flags in, work done, an exit code out.
 
-use crate::cli::{BuildArgs, Cli, Command, CommonArgs, ProgressArg, ServeArgs, StatusArgs};
+use crate::cli::{
+    BuildArgs, Cli, Command, CommonArgs, EmbedArgs, ProgressArg, ServeArgs, StatusArgs,
+};
 use crate::config::{Config, Overrides};
 use crate::engine::{self, Options};
 use crate::error::{Error, IoContext, Result};
@@ -17,6 +19,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Clean(args) => clean_command(args),
         Command::Init(args) => init_command(args),
         Command::Serve(args) => serve_command(args),
+        Command::Embed(args) => embed_command(args),
         Command::Fixture(args) => {
             crate::fixture::write(&args.dir, args.poems, args.dim, args.seed, args.companions)?;
             println!(
@@ -119,6 +122,38 @@ fn progress_mode(progress: ProgressArg, quiet: bool) -> Mode {
         ProgressArg::Plain => Mode::Plain,
         ProgressArg::None => Mode::None,
     }
+}
+
+fn embed_command(args: EmbedArgs) -> Result<i32> {
+    let config = load_config(&args.common, args.threads)?;
+    thread_pool(config.threads);
+    let progress = Progress::new(
+        progress_mode(args.progress, args.quiet),
+        config.update_hz,
+        config.show_current_poem,
+    );
+    let cancel = cancel_on_signals()?;
+    let (corpus, vectors) = engine::embed_poems(config, &progress, &cancel)?;
+    if let Some(file) = args.export {
+        let embeddings: Vec<serde_json::Value> = corpus
+            .poems
+            .iter()
+            .enumerate()
+            .map(|(row, poem)| serde_json::json!({"id": poem.index, "embedding": vectors.row(row)}))
+            .collect();
+        let text = serde_json::to_string(&serde_json::json!({ "embeddings": embeddings }))
+            .expect("vectors serialise");
+        let partial = file.with_extension("verso-tmp");
+        std::fs::write(&partial, text + "\n").at(&partial)?;
+        std::fs::rename(&partial, &file).at(&file)?;
+        println!(
+            "wrote {} vectors of {} dimensions to {}",
+            vectors.rows(),
+            vectors.dim,
+            file.display()
+        );
+    }
+    Ok(0)
 }
 
 fn serve_command(args: ServeArgs) -> Result<i32> {

@@ -32,6 +32,7 @@ use crate::config::Config;
 use crate::corpus::Corpus;
 use crate::derive::timeline::Timeline;
 use crate::derive::Neighbours;
+use crate::embed::Embedder;
 use crate::error::{Error, IoContext, Result};
 use crate::progress::Progress;
 use crate::render::Renderer;
@@ -86,6 +87,8 @@ pub struct Engine<'p> {
     /// `status`: the store is a read-only copy, and no trace is written.
     read_only: bool,
     lock: Mutex<Option<CacheLock>>,
+    /// `[model]`: what makes the vectors.
+    embedder: Option<Embedder>,
     /// The records, when the no-op check opened the store and the build
     /// goes on.
     records: Mutex<Option<HashMap<String, Record>>>,
@@ -139,7 +142,9 @@ impl<'p> Engine<'p> {
             true => MemoFile::default(),
         };
         let inputs = Inputs::new(stored.files.clone());
+        let embedder = Embedder::new(&config, &|p| inputs.hash(p), !read_only)?;
         Ok(Engine {
+            embedder,
             unfinished: config.cache.join(store::UNFINISHED).exists(),
             memo: Memo::new(options.code.clone(), stored, options.force),
             inputs,
@@ -153,13 +158,30 @@ impl<'p> Engine<'p> {
         })
     }
 
-    fn context(&self) -> Context<'_> {
+    fn context<'a>(&'a self, cancel: &'a AtomicBool) -> Context<'a> {
         Context {
             memo: &self.memo,
             config: &self.config,
             inputs: &self.inputs,
             progress: self.progress,
+            embedder: self.embedder.as_ref(),
+            cancel,
         }
+    }
+
+    /// Take the cache folder's lock, creating the folder: a model's vectors
+    /// are kept there from stage 2 on.
+    fn hold_cache(&self) -> Result<()> {
+        let mut lock = self.lock.lock().unwrap();
+        if lock.is_none() && !self.read_only && self.records.lock().unwrap().is_none() {
+            *lock = Some(CacheLock::acquire(&self.config.cache, true)?.expect("created"));
+        }
+        Ok(())
+    }
+
+    /// Texts the model embedded in this process (0 without `[model]`).
+    pub fn embedded(&self) -> usize {
+        self.embedder.as_ref().map_or(0, Embedder::embedded)
     }
 
     /// The root's fingerprint: every rule's code, the configuration, the
@@ -232,11 +254,15 @@ impl<'p> Engine<'p> {
         if let Some(records) = self.unchanged(&renderer)? {
             return Ok(Prepare::Unchanged(records));
         }
-        let cx = self.context();
+        let cx = self.context(cancel);
         let corpus = rules::corpus(&cx)?.get(&self.memo)?;
         progress.note(&format!("{} poems", corpus.poems.len()));
+        let media = MediaFiles::new(self.config.media.clone(), &corpus, |p| self.inputs.hash(p))?;
 
         progress.stage(2, "embeddings");
+        if self.embedder.is_some() {
+            self.hold_cache()?;
+        }
         let vectors = rules::vectors(&cx, &corpus)?;
         let word_embeddings = rules::companion(
             &cx,
@@ -250,7 +276,6 @@ impl<'p> Engine<'p> {
             &self.config.color_embeddings,
             &vectors,
         )?;
-        let media = MediaFiles::new(self.config.media.clone(), &corpus, |p| self.inputs.hash(p))?;
         // Validation is over: from here on the cache may be created and written.
         let records = self.open_store()?;
         self.stop_if_cancelled(cancel)?;
@@ -400,6 +425,30 @@ pub(crate) fn check(target: &Target, records: &HashMap<String, Record>, out: &Pa
     }
 }
 
+/// `verso embed`: every poem's vector from the model, in poems.json order
+/// (the cache of vectors supplies what it has).
+pub fn embed_poems(
+    config: Config,
+    progress: &Progress,
+    cancel: &AtomicBool,
+) -> Result<(Arc<Corpus>, crate::vectors::Matrix)> {
+    let engine = Engine::new(config, &Options::default(), progress, false)?;
+    let Some(embedder) = &engine.embedder else {
+        return Err(Error::Usage(format!(
+            "{} has no [model] section: `verso embed` needs a model (see the README)",
+            engine.config.file.display()
+        )));
+    };
+    progress.stage(1, "load and validate");
+    let cx = engine.context(cancel);
+    let corpus = rules::corpus(&cx)?.get(&engine.memo)?;
+    progress.stage(2, "embeddings");
+    engine.hold_cache()?;
+    let vectors = embedder.embed(&rules::poem_text_list(&corpus), progress, cancel)?;
+    progress.end_stage();
+    Ok((corpus, vectors))
+}
+
 /// Run a whole build.
 pub fn build(
     config: Config,
@@ -468,6 +517,7 @@ pub fn build(
         rule_events(&engine.memo),
         progress,
     );
+    summary.embedded = engine.embedded();
     write_reports(&reports, &summary, &outcome.changes, &removed)?;
     summary.written_paths = outcome.changes;
     summary.removed_paths = removed;

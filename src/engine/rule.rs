@@ -123,8 +123,23 @@ impl Rule {
         const RULES: &str = "src/engine/rules.rs";
         match self {
             Rule::Corpus => &["src/corpus.rs", "src/date.rs", "src/text.rs", RULES],
-            Rule::Vectors => &["src/vectors.rs", "src/derive/words.rs", RULES],
-            Rule::WordEmbeddings | Rule::ColourEmbeddings => &["src/vectors.rs", RULES],
+            Rule::Vectors => &[
+                "src/vectors.rs",
+                "src/derive/words.rs",
+                RULES,
+                "src/embed/mod.rs",
+                "src/embed/cache.rs",
+                "src/embed/local.rs",
+                "src/embed/server.rs",
+            ],
+            Rule::WordEmbeddings | Rule::ColourEmbeddings => &[
+                "src/vectors.rs",
+                RULES,
+                "src/embed/mod.rs",
+                "src/embed/cache.rs",
+                "src/embed/local.rs",
+                "src/embed/server.rs",
+            ],
             Rule::Neighbours => &[
                 "src/derive/mod.rs",
                 "src/derive/rank.rs",

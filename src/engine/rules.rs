@@ -14,6 +14,7 @@ use crate::derive::timeline::Timeline;
 use crate::derive::vocabulary::Vocabulary;
 use crate::derive::words::{self, WordPage, WordRanking, WordVectors};
 use crate::derive::Neighbours;
+use crate::embed::{Embedder, Text};
 use crate::error::Result;
 use crate::progress::Progress;
 use crate::render::Renderer;
@@ -23,6 +24,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 /// What every rule here reads from.
@@ -31,6 +33,10 @@ pub struct Context<'a> {
     pub config: &'a Config,
     pub inputs: &'a Inputs,
     pub progress: &'a Progress,
+    /// `[model]`: it makes every vector.
+    pub embedder: Option<&'a Embedder>,
+    /// Ctrl-C: a model stops between batches.
+    pub cancel: &'a AtomicBool,
 }
 
 /// The name a file goes by in fingerprints and explanations: its path
@@ -71,15 +77,32 @@ fn poem_texts(corpus: &Corpus) -> blake3::Hash {
     hash_value(&corpus.poems.iter().map(|p| &p.content).collect::<Vec<_>>())
 }
 
-/// Stage 2: one vector per poem, from the embeddings file or the lexical
-/// embedder; warnings (embeddings of unknown poems) are repeated on reuse.
-pub fn vectors(cx: &Context, corpus: &Arc<Corpus>) -> Result<Derived<'static, Matrix>> {
+/// Stage 2: one vector per poem, from the model, the embeddings file or
+/// the lexical embedder; warnings (embeddings of unknown poems) are
+/// repeated on reuse.
+pub fn vectors<'v>(cx: &Context<'v>, corpus: &Arc<Corpus>) -> Result<Derived<'v, Matrix>> {
     let fp = cx
         .memo
         .fingerprint(Rule::Vectors, "vectors")
         .input("poem indices", poem_indices(corpus));
-    let derived = match &cx.config.embeddings {
-        Some(path) => {
+    let derived = match (cx.embedder, &cx.config.embeddings) {
+        (Some(embedder), file) => {
+            if let Some(path) = file {
+                cx.progress.warn(&format!(
+                    "warning: {} is ignored: [model] makes every vector",
+                    path.display()
+                ));
+            }
+            let fp = fp
+                .input("model", embedder.identity())
+                .input("poem texts", poem_texts(corpus));
+            let corpus = Arc::clone(corpus);
+            let (progress, cancel) = (cx.progress, cx.cancel);
+            cx.memo.derive(fp, Keep::Store, move |_| {
+                embedder.embed(&poem_text_list(&corpus), progress, cancel)
+            })?
+        }
+        (None, Some(path)) => {
             let fp = fp.input(file_name(cx.config, path), cx.inputs.hash(path)?);
             let (path, corpus) = (path.clone(), Arc::clone(corpus));
             cx.memo.derive(fp, Keep::Store, move |notes| {
@@ -89,7 +112,7 @@ pub fn vectors(cx: &Context, corpus: &Arc<Corpus>) -> Result<Derived<'static, Ma
                 Ok(m)
             })?
         }
-        None => {
+        (None, None) => {
             cx.progress.note(
                 "no embeddings file: using the built-in lexical embedder (hashed TF-IDF of the words)",
             );
@@ -116,8 +139,51 @@ pub fn vectors(cx: &Context, corpus: &Arc<Corpus>) -> Result<Derived<'static, Ma
     Ok(derived)
 }
 
+/// Each poem's text, as the model sees it: its `content` alone.
+pub fn poem_text_list(corpus: &Corpus) -> Vec<Text<'_>> {
+    corpus
+        .poems
+        .iter()
+        .map(|p| Text {
+            label: format!("poem {}", p.index),
+            text: &p.content,
+        })
+        .collect()
+}
+
+/// Vectors the model makes for named texts (the cloud's words, the
+/// colours' phrases), in the form of an embeddings file.
+fn model_embeddings<'v>(
+    cx: &Context<'v>,
+    rule: Rule,
+    named: Vec<(String, String)>,
+) -> Result<Derived<'v, Embeddings>> {
+    let embedder = cx.embedder.expect("a model");
+    let fp = cx
+        .memo
+        .fingerprint(rule, format!("{} from the model", rule.name()))
+        .input("model", embedder.identity())
+        .setting("texts", &named);
+    let (progress, cancel) = (cx.progress, cx.cancel);
+    cx.memo.derive(fp, Keep::Store, move |_| {
+        let texts: Vec<Text> = named
+            .iter()
+            .map(|(name, text)| Text {
+                label: format!("{} {name:?}", rule.name()),
+                text,
+            })
+            .collect();
+        let vectors = embedder.embed(&texts, progress, cancel)?;
+        Ok(Embeddings {
+            keys: named.into_iter().map(|(name, _)| name).collect(),
+            vectors,
+        })
+    })
+}
+
 /// Stage 2: a word or colour embeddings file, parsed and checked against
-/// the poems' dimension. `None` without one, or beside the lexical embedder.
+/// the poems' dimension. `None` without one, beside the lexical embedder,
+/// or with a model (which makes these vectors itself).
 pub fn companion<'v>(
     cx: &Context<'v>,
     rule: Rule,
@@ -127,6 +193,13 @@ pub fn companion<'v>(
     let Some(path) = path else {
         return Ok(None);
     };
+    if cx.embedder.is_some() {
+        cx.progress.warn(&format!(
+            "warning: {} is ignored: [model] makes every vector",
+            path.display()
+        ));
+        return Ok(None);
+    }
     if cx.config.embeddings.is_none() {
         cx.progress.warn(&format!(
             "warning: {} is ignored: {} are not mixed with the lexical embedder",
@@ -200,12 +273,12 @@ pub struct WordData {
 }
 
 /// Stage 4: vocabulary, cloud, word vectors, colours and word pages.
-pub fn word_data<'v>(
+pub fn word_data<'v, 'w>(
     cx: &Context<'v>,
     corpus: &Arc<Corpus>,
-    vectors: &'v Derived<'_, Matrix>,
-    word_embeddings: Option<&'v Derived<'_, Embeddings>>,
-    colour_embeddings: Option<&'v Derived<'_, Embeddings>>,
+    vectors: &'w Derived<'_, Matrix>,
+    word_embeddings: Option<&'w Derived<'v, Embeddings>>,
+    colour_embeddings: Option<&'w Derived<'v, Embeddings>>,
 ) -> Result<WordData> {
     let memo = cx.memo;
     let config = cx.config;
@@ -250,6 +323,26 @@ pub fn word_data<'v>(
     wanted.extend(config.colour_words.iter().flatten().map(String::as_str));
     wanted.sort_unstable();
     wanted.dedup();
+    // With a model, it makes the words' vectors and the colours' anchors
+    // (a colour's words joined by single spaces).
+    let from_model = match cx.embedder {
+        None => None,
+        Some(_) => {
+            let words = cloud.iter().map(|w| (w.word.clone(), w.word.clone()));
+            let phrases = COLOUR_NAMES
+                .iter()
+                .zip(&config.colour_words)
+                .map(|(name, words)| (name.to_string(), words.join(" ")));
+            Some((
+                model_embeddings(cx, Rule::WordEmbeddings, words.collect())?,
+                model_embeddings(cx, Rule::ColourEmbeddings, phrases.collect())?,
+            ))
+        }
+    };
+    let (word_embeddings, colour_embeddings) = match &from_model {
+        Some((words, colours)) => (Some(words), Some(colours)),
+        None => (word_embeddings, colour_embeddings),
+    };
     let fps = wanted
         .iter()
         .map(|word| {

@@ -29,6 +29,8 @@ pub struct Summary {
     pub rules: BTreeMap<&'static str, RuleCounts>,
     pub stages: Vec<StageTime>,
     pub seconds: f64,
+    /// Texts the model embedded (`[model]`; the rest came from its cache).
+    pub embedded: usize,
     /// Output paths written and removed (what `--changes` lists).
     #[serde(skip)]
     pub written_paths: Vec<String>,
@@ -66,6 +68,7 @@ impl Summary {
             rules,
             stages,
             seconds: progress.started.elapsed().as_secs_f64(),
+            embedded: 0,
             written_paths: Vec::new(),
             removed_paths: Vec::new(),
         }

@@ -51,6 +51,18 @@ fn change_key(d: &Path, key: &str, default: &Value) {
             write_svg(&d.join("media2/pic.svg"), "v2");
             toml::Value::String("media2".into())
         }
+        ("model.path", _) => {
+            toml::Value::String(crate::embed::test_model().to_str().unwrap().into())
+        }
+        ("model.server", _) => {
+            set_key(d, "model.url", crate::servers::stand_in_url(8).into());
+            set_key(d, "model.name", "stand-in".into());
+            toml::Value::String("ollama".into())
+        }
+        // Without `path` or `server` these change nothing, and must not.
+        ("model.url", _) => toml::Value::String("http://127.0.0.1:9".into()),
+        ("model.name", _) => toml::Value::String("another".into()),
+        ("model.revision", _) => toml::Value::String("2".into()),
         ("output", _) => toml::Value::String("site2".into()),
         ("cache", _) => toml::Value::String(".cache2".into()),
         ("templates", _) => {

@@ -2,6 +2,7 @@
 
 mod cache;
 mod common;
+mod embed;
 mod engine;
 mod incremental;
 mod inputs;
@@ -9,4 +10,5 @@ mod interrupt;
 mod kernels;
 mod newcomer;
 mod serve;
+mod servers;
 mod site;
