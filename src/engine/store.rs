@@ -394,7 +394,15 @@ pub fn remove_cache(dir: &Path) -> Result<()> {
         let path = entry.path();
         if name == STORE || name.starts_with(&format!("{STORE}.unusable-")) {
             std::fs::remove_dir_all(&path).at(&path)?;
-        } else if [LOCK, super::memo::MEMO_FILE, OLD_MEMO, UNFINISHED].contains(&name.as_ref()) {
+        } else if [
+            LOCK,
+            super::memo::MEMO_FILE,
+            OLD_MEMO,
+            UNFINISHED,
+            crate::embed::cache::FILE,
+        ]
+        .contains(&name.as_ref())
+        {
             std::fs::remove_file(&path).at(&path)?;
         }
     }
