@@ -26,7 +26,10 @@ if [ -z "$python" ]; then
 fi
 threads=$(nproc)
 config() { printf '[model]\npath = "%s"\n\n[pages]\npoems_per_page = 200\n' "$model" > "$1/verso.toml"; }
-seconds() { /usr/bin/time -o "$work/time" -f "%e %M" "$@" >/dev/null 2>"$work/err"; tail -n 1 "$work/time"; }
+seconds() {
+  /usr/bin/time -o "$work/time" -f "%e %M" "$@" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
+  tail -n 1 "$work/time"
+}
 
 # Throughput, the same texts both ways.
 rm -rf "$work/s" && mkdir -p "$work/s" && cp ../shared/corpora/sonnets/poems.json "$work/s/" && config "$work/s"
@@ -35,7 +38,7 @@ sonnets_st=$("$python" benches/st_throughput.py "$model" "$work/s/poems.json" "$
 rm -rf "$work/c" && "$verso" fixture --poems "$poems" --dim 8 --seed 1 "$work/c" >/dev/null && config "$work/c"
 rm -f "$work/c/embeddings.json"
 python3 -c "import json,sys;d=json.load(open('$work/c/poems.json'));d['poems']=d['poems'][:$limit];json.dump(d,open('$work/f.json','w'))"
-rm -rf "$work/f" && mkdir -p "$work/f" && cp "$work/f.json" "$work/f/poems.json" && config "$work/f"
+rm -rf "$work/f" && mkdir -p "$work/f" && cp "$work/f.json" "$work/f/poems.json" && cp -r "$work/c/media" "$work/f/" && config "$work/f"
 t=$(seconds "$verso" embed "$work/f" --progress none); fixture_verso=${t% *}
 fixture_st=$("$python" benches/st_throughput.py "$model" "$work/f/poems.json" "$threads")
 ratio() { python3 -c "print(round(($1 / $2) / float('$3'.split(': ')[1].split()[0]), 2))"; }

@@ -144,16 +144,17 @@ impl Model for Server {
 
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
         let mut pause = FIRST_PAUSE;
-        for attempt in 1..=ATTEMPTS {
+        let mut attempt = 1;
+        loop {
             match self.request(texts) {
                 Ok(reply) => return self.vectors(&reply, texts.len()),
                 Err((true, _)) if attempt < ATTEMPTS => {
                     std::thread::sleep(pause);
                     pause *= 2;
+                    attempt += 1;
                 }
                 Err((_, e)) => return Err(e),
             }
         }
-        unreachable!("the last attempt returns")
     }
 }
