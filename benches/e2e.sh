@@ -13,13 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${1:-/tmp/verso-e2e}
-poems=${VERSO_BENCH_POEMS:-7797}
-cargo build --release --quiet
-verso=$PWD/target/release/verso
-rm -rf "$work" && mkdir -p "$work"
-col="$work/c"
-"$verso" fixture --poems "$poems" --dim 768 --seed 1 --companions "$col" >/dev/null
-printf 'poems = "poems.json"\nembeddings = "embeddings.json"\nword_embeddings = "word_embeddings.json"\ncolor_embeddings = "color_embeddings.json"\n[pages]\npoems_per_page = 200\npages_per_poem = 1\n' > "$col/verso.toml"
+. benches/collection.sh
 
 # settle: flush dirty pages and, where allowed (root), drop the page cache,
 # so that every cold build and every dd starts from the same memory state

@@ -46,14 +46,8 @@ pub struct EmbedArgs {
     /// poems.json order.
     #[arg(long, value_name = "FILE")]
     pub export: Option<PathBuf>,
-    /// Worker threads (0 = all cores).
-    #[arg(long)]
-    pub threads: Option<usize>,
-    #[arg(long, value_enum, default_value = "auto")]
-    pub progress: ProgressArg,
-    /// Print errors only.
-    #[arg(long)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub work: WorkArgs,
 }
 
 #[derive(Debug, Args)]
@@ -66,14 +60,8 @@ pub struct ServeArgs {
     /// The address to listen on.
     #[arg(long, default_value = "127.0.0.1")]
     pub bind: std::net::IpAddr,
-    /// Worker threads (0 = all cores).
-    #[arg(long)]
-    pub threads: Option<usize>,
-    #[arg(long, value_enum, default_value = "auto")]
-    pub progress: ProgressArg,
-    /// Print errors and the summaries only.
-    #[arg(long)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub work: WorkArgs,
 }
 
 #[derive(Debug, Args)]
@@ -97,6 +85,19 @@ pub struct CommonArgs {
     pub cache: Option<PathBuf>,
 }
 
+/// How a command that builds works and shows it (build, embed, serve).
+#[derive(Debug, Args)]
+pub struct WorkArgs {
+    /// Worker threads (0 = all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    #[arg(long, value_enum, default_value = "auto")]
+    pub progress: ProgressArg,
+    /// Print errors and the summary only.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ProgressArg {
     Auto,
@@ -109,14 +110,8 @@ pub enum ProgressArg {
 pub struct BuildArgs {
     #[command(flatten)]
     pub common: CommonArgs,
-    /// Worker threads (0 = all cores).
-    #[arg(long)]
-    pub threads: Option<usize>,
-    #[arg(long, value_enum, default_value = "auto")]
-    pub progress: ProgressArg,
-    /// Print errors and the summary only.
-    #[arg(long)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub work: WorkArgs,
     /// Ignore the cache.
     #[arg(long)]
     pub force: bool,

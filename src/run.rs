@@ -1,7 +1,7 @@
 //! The commands: configuration and flags in, work done, an exit code out.
 
 use crate::cli::{
-    BuildArgs, Cli, Command, CommonArgs, EmbedArgs, ProgressArg, ServeArgs, StatusArgs,
+    BuildArgs, Cli, Command, CommonArgs, EmbedArgs, ProgressArg, ServeArgs, StatusArgs, WorkArgs,
 };
 use crate::config::{Config, Overrides};
 use crate::engine::{self, Options};
@@ -85,9 +85,9 @@ pub(crate) fn cancel_on_signals() -> Result<Arc<AtomicBool>> {
 }
 
 fn build_command(args: BuildArgs) -> Result<i32> {
-    let config = load_config(&args.common, args.threads)?;
+    let config = load_config(&args.common, args.work.threads)?;
     thread_pool(config.threads);
-    let mode = progress_mode(args.progress, args.quiet);
+    let mode = progress_mode(&args.work);
     let progress = Arc::new(Progress::new(
         mode,
         config.update_hz,
@@ -115,11 +115,11 @@ fn build_command(args: BuildArgs) -> Result<i32> {
 }
 
 /// The display `--progress` and `--quiet` ask for.
-fn progress_mode(progress: ProgressArg, quiet: bool) -> Mode {
-    if quiet {
+fn progress_mode(work: &WorkArgs) -> Mode {
+    if work.quiet {
         return Mode::Quiet;
     }
-    match progress {
+    match work.progress {
         ProgressArg::Auto => Mode::detect(),
         ProgressArg::Tty => Mode::Tty,
         ProgressArg::Plain => Mode::Plain,
@@ -128,10 +128,10 @@ fn progress_mode(progress: ProgressArg, quiet: bool) -> Mode {
 }
 
 fn embed_command(args: EmbedArgs) -> Result<i32> {
-    let config = load_config(&args.common, args.threads)?;
+    let config = load_config(&args.common, args.work.threads)?;
     thread_pool(config.threads);
     let progress = Progress::new(
-        progress_mode(args.progress, args.quiet),
+        progress_mode(&args.work),
         config.update_hz,
         config.show_current_poem,
     );
@@ -160,10 +160,10 @@ fn embed_command(args: EmbedArgs) -> Result<i32> {
 }
 
 fn serve_command(args: ServeArgs) -> Result<i32> {
-    let mode = progress_mode(args.progress, args.quiet);
+    let mode = progress_mode(&args.work);
     crate::serve::serve(crate::serve::Settings {
         common: args.common,
-        threads: args.threads,
+        threads: args.work.threads,
         mode,
         address: std::net::SocketAddr::new(args.bind, args.port),
     })

@@ -30,6 +30,15 @@ pub fn finish(out: Output) -> Run {
     }
 }
 
+/// Send signal `name` (`INT`, `KILL`, …) to a child process.
+pub fn signal(child: &std::process::Child, name: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
 pub fn run(args: &[&str]) -> Run {
     finish(verso().args(args).output().expect("verso runs"))
 }

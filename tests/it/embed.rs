@@ -46,14 +46,20 @@ fn collection_of(dir: &Path, texts: &[String], extra: &str) {
         })
         .collect();
     write_json(&dir.join("poems.json"), &json!({ "poems": poems }));
-    std::fs::write(
-        dir.join("verso.toml"),
-        format!(
-            "[model]\npath = {:?}\n{extra}",
-            test_model().to_str().unwrap()
-        ),
-    )
-    .unwrap();
+    with_model(dir, extra);
+}
+
+/// verso.toml with the real model, and `extra` after `path` (in `[model]`).
+fn with_model(dir: &Path, extra: &str) {
+    let model = test_model();
+    let toml = format!("[model]\npath = {:?}\n{extra}", model.to_str().unwrap());
+    std::fs::write(dir.join("verso.toml"), toml).unwrap();
+}
+
+/// The sonnets' poems with the real model.
+fn sonnets_with_model(dir: &Path, extra: &str) {
+    std::fs::copy(sonnets_dir().join("poems.json"), dir.join("poems.json")).unwrap();
+    with_model(dir, extra);
 }
 
 /// `verso embed --export`, as (id, vector) in order.
@@ -88,17 +94,7 @@ fn sonnets_dir() -> PathBuf {
 #[test]
 fn the_local_model_reproduces_the_sonnets_poem_vectors() {
     let d = temp();
-    std::fs::copy(
-        sonnets_dir().join("poems.json"),
-        d.path().join("poems.json"),
-    )
-    .unwrap();
-    let model = test_model();
-    std::fs::write(
-        d.path().join("verso.toml"),
-        format!("[model]\npath = {:?}\n", model.to_str().unwrap()),
-    )
-    .unwrap();
+    sonnets_with_model(d.path(), "");
     let ours = export(d.path());
     let reference = read_json(&sonnets_dir().join("embeddings.json"));
     let reference = reference["embeddings"].as_array().unwrap();
@@ -245,19 +241,7 @@ fn a_typo_embeds_one_poem_and_a_revert_none() {
 #[test]
 fn ctrl_c_keeps_the_vectors_and_the_resume_embeds_only_the_rest() {
     let d = temp();
-    std::fs::copy(
-        sonnets_dir().join("poems.json"),
-        d.path().join("poems.json"),
-    )
-    .unwrap();
-    std::fs::write(
-        d.path().join("verso.toml"),
-        format!(
-            "[model]\npath = {:?}\nbatch = 4\n\n[build]\nthreads = 1\n",
-            test_model().to_str().unwrap()
-        ),
-    )
-    .unwrap();
+    sonnets_with_model(d.path(), "batch = 4\n\n[build]\nthreads = 1\n");
     let mut child = verso()
         .args(["embed", p(d.path()), "--progress", "plain"])
         .stderr(Stdio::piped())
@@ -269,11 +253,7 @@ fn ctrl_c_keeps_the_vectors_and_the_resume_embeds_only_the_rest() {
     // Past the first batches: a few seconds of embedding.
     let start = Instant::now();
     std::thread::sleep(Duration::from_secs(4));
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    signal(&child, "INT");
     let code = child.wait().unwrap().code();
     let first = reader.join().unwrap();
     assert_eq!(code, Some(130), "{first}");

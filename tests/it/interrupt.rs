@@ -30,14 +30,6 @@ fn spawn_build(dir: &Path, extra: &[&str]) -> Child {
         .unwrap()
 }
 
-fn signal(child: &Child, name: &str) {
-    let status = std::process::Command::new("kill")
-        .args([&format!("-{name}"), &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
 /// Files under `dir`, counted without reading them (a build is writing).
 fn count_files(dir: &Path) -> usize {
     let mut n = 0;

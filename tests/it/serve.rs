@@ -76,17 +76,9 @@ impl Server {
         get(self.port, path)
     }
 
-    fn signal(&self, name: &str) {
-        let status = std::process::Command::new("kill")
-            .args([&format!("-{name}"), &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
     /// Ctrl-C, then the exit code (panics after 20 s).
     fn stop(mut self) -> i32 {
-        self.signal("INT");
+        signal(&self.child, "INT");
         let start = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {

@@ -360,11 +360,7 @@ fn an_interrupted_embed_resumes_without_embedding_twice() {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(1200));
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    signal(&child, "INT");
     assert_eq!(child.wait().unwrap().code(), Some(130));
     let first = stand_in.texts();
     assert!(first > 0 && first < 50, "{first}");
