@@ -37,6 +37,9 @@ pub enum EmbedError {
         message: String,
         hint: String,
     },
+    /// A reply verso cannot use, with what to do about it.
+    #[error("{message}")]
+    Reply { message: String, hint: &'static str },
     #[error("{0}")]
     Failed(String),
 }
@@ -145,6 +148,9 @@ impl From<EmbedError> for Error {
                 .into(),
             EmbedError::Server { url, message, hint } => {
                 Error::Failed(format!("{url}: {message}\n  hint: {hint}"))
+            }
+            EmbedError::Reply { message, hint } => {
+                Error::Failed(format!("{message}\n  hint: {hint}"))
             }
             EmbedError::Failed(m) => Error::Failed(m),
         }
@@ -329,7 +335,7 @@ impl Embedder {
             for (i, result) in receive {
                 let batch = batches[i];
                 let recorded = result
-                    .map_err(|e| with_text(e.into(), batch[0]))
+                    .map_err(|e| about(e, batch[0]))
                     .and_then(|vectors| self.record(batch, vectors, cache, &model));
                 match recorded {
                     Ok(()) => {
@@ -381,10 +387,12 @@ impl Embedder {
                 Some(d) => {
                     let known = d[0] as usize;
                     if width != known {
-                        return Err(with_text(Error::Failed(format!(
-                            "{} returned {width}-dimension vectors; its vectors had {known} dimensions before\n  hint: if the server's model changed, change `model.revision` so that everything is embedded again",
+                        let message = format!(
+                            "{} returned {width}-dimension vectors; its vectors had {known} dimensions before",
                             model.describe()
-                        )), batch[0]));
+                        );
+                        let hint = "if the server's model changed, change `model.revision` so that everything is embedded again";
+                        return Err(about(EmbedError::Reply { message, hint }, batch[0]));
                     }
                     known as u32
                 }
@@ -408,10 +416,8 @@ impl Embedder {
                 None
             };
             if let Some(bad) = bad {
-                return Err(with_text(
-                    Error::Failed(format!("{} returned {bad}", model.describe())),
-                    t,
-                ));
+                let message = format!("{} returned {bad}", model.describe());
+                return Err(about(EmbedError::Failed(message), t));
             }
             cache.put(self.key(dim, t.text), v)?;
         }
@@ -419,22 +425,21 @@ impl Embedder {
     }
 }
 
-/// Name the text an error was about.
-fn with_text(e: Error, t: &Text) -> Error {
-    match e {
-        Error::Failed(m) => {
-            let snippet: String = t.text.chars().take(40).collect();
-            let (message, hint) = match m.split_once("\n  hint: ") {
-                Some((m, h)) => (m.to_string(), format!("\n  hint: {h}")),
-                None => (m, String::new()),
-            };
-            Error::Failed(format!(
-                "{message} (while embedding {}: {snippet:?}; the texts embedded so far are kept){hint}",
-                t.label
-            ))
-        }
-        other => other,
-    }
+/// An embedding failure as the user reads it: what went wrong, about
+/// which text, that the rest is kept, and the hint.
+fn about(e: EmbedError, t: &Text) -> Error {
+    let (message, hint) = match e {
+        EmbedError::Server { url, message, hint } => (format!("{url}: {message}"), Some(hint)),
+        EmbedError::Reply { message, hint } => (message, Some(hint.to_string())),
+        EmbedError::Failed(message) => (message, None),
+        model @ EmbedError::Model { .. } => return model.into(),
+    };
+    let snippet: String = t.text.chars().take(40).collect();
+    let hint = hint.map(|h| format!("\n  hint: {h}")).unwrap_or_default();
+    Error::Failed(format!(
+        "{message} (while embedding {}: {snippet:?}; the texts embedded so far are kept){hint}",
+        t.label
+    ))
 }
 
 /// `v` scaled to length 1.

@@ -71,13 +71,16 @@ fn export(dir: &Path) -> Vec<(u64, Vec<f64>)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| {
-            let v = e["embedding"].as_array().unwrap();
-            (
-                e["id"].as_u64().unwrap(),
-                v.iter().map(|x| x.as_f64().unwrap()).collect(),
-            )
-        })
+        .map(|e| (e["id"].as_u64().unwrap(), floats(&e["embedding"])))
+        .collect()
+}
+
+/// A JSON list of numbers.
+fn floats(list: &Value) -> Vec<f64> {
+    let numbers = list.as_array().expect("a list");
+    numbers
+        .iter()
+        .map(|x| x.as_f64().expect("a number"))
         .collect()
 }
 
@@ -101,13 +104,7 @@ fn the_local_model_reproduces_the_sonnets_poem_vectors() {
     assert_eq!(ours.len(), reference.len());
     for (e, (id, v)) in reference.iter().zip(&ours) {
         assert_eq!(e["id"].as_u64().unwrap(), *id, "poems.json order");
-        let r: Vec<f64> = e["embedding"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x.as_f64().unwrap())
-            .collect();
-        let c = cosine(&r, v);
+        let c = cosine(&floats(&e["embedding"]), v);
         assert!(c >= 0.9999, "poem {id}: cosine {c}");
     }
     // The exported vectors are unit length, as the folder's Normalize says.
@@ -142,13 +139,7 @@ fn the_local_model_reproduces_the_sonnets_word_and_colour_vectors() {
     );
     let mut worst = 1.0f64;
     for ((text, (_, v)), e) in texts.iter().zip(&ours).zip(expected) {
-        let r: Vec<f64> = e
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x.as_f64().unwrap())
-            .collect();
-        let c = cosine(&r, v);
+        let c = cosine(&floats(e), v);
         assert!(c >= 0.9999, "{text:?}: cosine {c}");
         worst = worst.min(c);
     }

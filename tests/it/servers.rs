@@ -107,10 +107,6 @@ fn serve(
         let behaviour = behaviour.lock().unwrap().clone();
         std::thread::sleep(behaviour.delay);
         let n = requests.fetch_add(1, Ordering::SeqCst);
-        let answered = batches.lock().unwrap().len();
-        if behaviour.die_after.is_some_and(|d| answered >= d) {
-            return; // Connection dropped mid-request.
-        }
         let (status, reply) = if n < behaviour.fail_first {
             (
                 "503 Service Unavailable",
@@ -131,7 +127,15 @@ fn serve(
             if behaviour.nan {
                 vectors[0][1] = f32::NAN;
             }
-            batches.lock().unwrap().push(texts.len());
+            {
+                // Checked and counted under one lock: requests in flight
+                // at once cannot all slip in before the death.
+                let mut answered = batches.lock().unwrap();
+                if behaviour.die_after.is_some_and(|d| answered.len() >= d) {
+                    return; // Connection dropped mid-request.
+                }
+                answered.push(texts.len());
+            }
             match path.as_str() {
                 "/api/embed" => (
                     "200 OK",
