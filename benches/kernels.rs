@@ -59,7 +59,8 @@ fn kernels(c: &mut Criterion) {
 
 fn pages(c: &mut Criterion) {
     let col = collection();
-    let neighbours = Neighbours::compute(&col.vectors, 200, 200);
+    let poems: Vec<u32> = col.corpus.poems.iter().map(|p| p.index).collect();
+    let neighbours = Neighbours::compute(&col.vectors, &poems, 200, 200);
     let renderer = verso::render::Renderer::new(None).unwrap();
     let colours: Vec<u8> = (0..col.corpus.poems.len()).map(|i| (i % 7) as u8).collect();
     let layout = Layout {

@@ -1,6 +1,9 @@
 //! Different chains. With unit rows, "least similar to the running mean c of
 //! the picked vectors" is "least dot product with their sum", and that is the
 //! running sum of each poem's similarities to the picks: one pass per pick.
+//! Each chain also keeps the running sum of every pick when it was picked,
+//! so that a later build can replay the chain against a new poem's sums
+//! (`neighbours.rs`) instead of running it again.
 
 use rayon::prelude::*;
 
@@ -12,8 +15,21 @@ const INTERLEAVED: usize = 4;
 #[cfg(target_arch = "x86_64")]
 type GroupStep<const K: usize> = unsafe fn(&mut [Vec<f64>; K], [&[f32]; K]) -> [usize; K];
 
-/// For every start row, the rows it picks, in order (`len` at most n − 1).
-pub fn chains(sims: &[f32], n: usize, len: usize) -> Vec<Vec<u32>> {
+/// One chain: the rows it picks, in order, and each pick's running sum
+/// (its summed similarity to the earlier picks) when it was picked.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Chain {
+    pub picks: Vec<u32>,
+    pub sums: Vec<f64>,
+}
+
+/// For every start row, its chain (`len` at most n − 1).
+pub fn chains(sims: &[f32], n: usize, len: usize) -> Vec<Chain> {
+    chains_from(sims, n, &(0..n).collect::<Vec<_>>(), len)
+}
+
+/// The chains of the given start rows, in their order.
+pub fn chains_from(sims: &[f32], n: usize, starts: &[usize], len: usize) -> Vec<Chain> {
     #[cfg(target_arch = "x86_64")]
     {
         let step: Option<GroupStep<INTERLEAVED>> = if std::arch::is_x86_feature_detected!("avx512f")
@@ -25,23 +41,23 @@ pub fn chains(sims: &[f32], n: usize, len: usize) -> Vec<Vec<u32>> {
             None
         };
         if let Some(step) = step {
-            return (0..n.div_ceil(INTERLEAVED))
-                .into_par_iter()
+            return starts
+                .par_chunks(INTERLEAVED)
                 .flat_map_iter(|group| {
-                    // The last group repeats its last start to fill up; the copies are dropped.
-                    let starts: [usize; INTERLEAVED] =
-                        std::array::from_fn(|k| (group * INTERLEAVED + k).min(n - 1));
+                    // A short last group repeats its last start to fill up; the copies are dropped.
+                    let group_starts: [usize; INTERLEAVED] =
+                        std::array::from_fn(|k| group[k.min(group.len() - 1)]);
                     // SAFETY: `step` needs only the CPU features checked above.
-                    let picks = unsafe { chain_group(sims, n, starts, len, step) };
-                    picks.into_iter().take(n - group * INTERLEAVED)
+                    let chains = unsafe { chain_group(sims, n, group_starts, len, step) };
+                    chains.into_iter().take(group.len())
                 })
                 .collect();
         }
     }
-    (0..n)
-        .into_par_iter()
-        .map_init(Vec::new, |acc: &mut Vec<f64>, start| {
-            chain(sims, n, start, len, acc, add_and_argmin)
+    starts
+        .par_iter()
+        .map_init(Vec::new, |acc: &mut Vec<f64>, &start| {
+            chain(|row| &sims[row * n..(row + 1) * n], n, start, len, acc)
         })
         .collect()
 }
@@ -57,10 +73,13 @@ unsafe fn chain_group<const K: usize>(
     starts: [usize; K],
     len: usize,
     step: GroupStep<K>,
-) -> [Vec<u32>; K] {
+) -> [Chain; K] {
     let len = len.min(n.saturating_sub(1));
     let mut accs: [Vec<f64>; K] = std::array::from_fn(|_| vec![0.0; n]);
-    let mut picks: [Vec<u32>; K] = std::array::from_fn(|_| Vec::with_capacity(len));
+    let mut chains: [Chain; K] = std::array::from_fn(|_| Chain {
+        picks: Vec::with_capacity(len),
+        sums: Vec::with_capacity(len),
+    });
     let mut pick = starts;
     for _ in 0..len {
         for k in 0..K {
@@ -70,10 +89,11 @@ unsafe fn chain_group<const K: usize>(
         // SAFETY: the caller vouches for the CPU.
         pick = unsafe { step(&mut accs, rows) };
         for k in 0..K {
-            picks[k].push(pick[k] as u32);
+            chains[k].picks.push(pick[k] as u32);
+            chains[k].sums.push(accs[k][pick[k]]);
         }
     }
-    picks
+    chains
 }
 
 /// `add_and_argmin` for `K` chains at once with explicit AVX2 (compare and
@@ -149,29 +169,33 @@ unsafe fn add_and_argmin_avx512<const K: usize>(
     })
 }
 
-/// `acc[q]` is the sum of q's similarities to the picks so far (the start
-/// included); used rows are infinite. Additions and comparisons only, so the
-/// vectorised and plain builds agree exactly.
-#[inline(always)]
-fn chain(
-    sims: &[f32],
+/// One chain, with each row of similarities from `row` (the whole matrix's,
+/// or rows computed on demand). `acc[q]` is the sum of q's similarities to
+/// the picks so far (the start included); used rows are infinite.
+/// Additions and comparisons only, so the vectorised and plain builds agree
+/// exactly.
+pub fn chain<'r>(
+    row: impl Fn(usize) -> &'r [f32],
     n: usize,
     start: usize,
     len: usize,
     acc: &mut Vec<f64>,
-    add_and_argmin: impl Fn(&mut [f64], &[f32]) -> usize,
-) -> Vec<u32> {
+) -> Chain {
     let len = len.min(n.saturating_sub(1));
     acc.clear();
     acc.resize(n, 0.0);
-    let mut picks = Vec::with_capacity(len);
+    let mut chain = Chain {
+        picks: Vec::with_capacity(len),
+        sums: Vec::with_capacity(len),
+    };
     let mut pick = start;
-    while picks.len() < len {
+    while chain.picks.len() < len {
         acc[pick] = f64::INFINITY;
-        pick = add_and_argmin(acc, &sims[pick * n..(pick + 1) * n]);
-        picks.push(pick as u32);
+        pick = add_and_argmin(acc, row(pick));
+        chain.picks.push(pick as u32);
+        chain.sums.push(acc[pick]);
     }
-    picks
+    chain
 }
 
 /// `acc += row`, returning the lowest row holding the new minimum (ties go
@@ -242,10 +266,14 @@ mod tests {
         let sims = similarity_matrix(&m);
         // From 0°: least similar is 180° (row 2). The mean of 0° and 180° is the
         // zero vector, every similarity is 0 and the lower row (1) wins; then 45°.
-        assert_eq!(chains(&sims, 4, 3)[0], vec![2, 1, 3]);
+        let from_0 = &chains(&sims, 4, 3)[0];
+        assert_eq!(from_0.picks, vec![2, 1, 3]);
+        // Each pick's running sum: 180° against 0° is -1; then 90° sums
+        // 0 + 0; then 45° sums h - h + h.
+        assert_eq!(from_0.sums, vec![-1.0, 0.0, h as f64]);
         // From 90°: 0° and 180° are both orthogonal to it; the lower row wins.
-        assert_eq!(chains(&sims, 4, 1)[1], vec![0]);
-        assert_eq!(chains(&sims, 4, 10)[3].len(), 3);
+        assert_eq!(chains(&sims, 4, 1)[1].picks, vec![0]);
+        assert_eq!(chains(&sims, 4, 10)[3].picks.len(), 3);
     }
 
     #[test]
@@ -256,8 +284,8 @@ mod tests {
             let m = Matrix { dim: 6, data };
             let sims = similarity_matrix(&m);
             let mut acc = Vec::new();
-            let single: Vec<Vec<u32>> = (0..n)
-                .map(|s| chain(&sims, n, s, n, &mut acc, add_and_argmin))
+            let single: Vec<Chain> = (0..n)
+                .map(|s| chain(|r| &sims[r * n..(r + 1) * n], n, s, n, &mut acc))
                 .collect();
             assert_eq!(chains(&sims, n, n), single, "n {n}");
             #[cfg(target_arch = "x86_64")]

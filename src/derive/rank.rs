@@ -201,34 +201,49 @@ pub fn top_k_all(sims: &[f32], n: usize, k: usize) -> Vec<Vec<u32>> {
     (0..n)
         .into_par_iter()
         .map_init(Vec::new, |buf: &mut Vec<(f32, u32)>, i| {
-            buf.clear();
-            let row = &sims[i * n..(i + 1) * n];
-            buf.extend(
-                row.iter()
-                    .enumerate()
-                    .filter(|&(j, _)| j != i)
-                    .map(|(j, &s)| (s, j as u32)),
-            );
-            top_k(buf, k)
+            top_k_of_row(&sims[i * n..(i + 1) * n], i, k, buf)
         })
         .collect()
 }
 
+/// The `k` rows most similar to row `i`, from its row of similarities.
+pub fn top_k_of_row(row: &[f32], i: usize, k: usize, buf: &mut Vec<(f32, u32)>) -> Vec<u32> {
+    buf.clear();
+    buf.extend(
+        row.iter()
+            .enumerate()
+            .filter(|&(j, _)| j != i)
+            .map(|(j, &s)| (s, j as u32)),
+    );
+    top_k(buf, k)
+}
+
 /// The faster `dot4` this CPU runs; both give the same bits.
 #[derive(Clone, Copy)]
-enum Dot4 {
+pub enum Dot4 {
     Plain,
     #[cfg(target_arch = "x86_64")]
     Avx2,
 }
 
 impl Dot4 {
-    fn detect() -> Dot4 {
+    pub fn detect() -> Dot4 {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             return Dot4::Avx2;
         }
         Dot4::Plain
+    }
+
+    /// Row `i`'s similarity to each of `rows`, equal to `dot` bit for bit.
+    pub fn dots(self, m: &Matrix, i: usize, rows: &[u32]) -> Vec<f32> {
+        let mut out = Vec::with_capacity(rows.len());
+        for quad in rows.chunks(4) {
+            let a: [&[f32]; 4] =
+                std::array::from_fn(|k| m.row(quad[k.min(quad.len() - 1)] as usize));
+            out.extend_from_slice(&self.call(a, m.row(i))[..quad.len()]);
+        }
+        out
     }
 
     #[inline(always)]
@@ -242,25 +257,71 @@ impl Dot4 {
     }
 }
 
-/// Every row's similarity to each query, `out[q][row]`, four queries at a
-/// time (word pages, colours). Equal to `dot` bit for bit.
+/// Row `r` of the similarity matrix on its own, equal to the matrix's bit
+/// for bit (`dot` is symmetric): four columns per kernel call, the columns
+/// shared out between threads (a chain waits on each of its rows).
+pub fn similarity_row(m: &Matrix, r: usize) -> Vec<f32> {
+    const COLUMNS_PER_TASK: usize = 1024;
+    let kernel = Dot4::detect();
+    let (n, v) = (m.rows(), m.row(r));
+    let mut out = vec![0.0f32; n];
+    out.par_chunks_mut(COLUMNS_PER_TASK)
+        .enumerate()
+        .for_each(|(task, chunk)| {
+            for (quad, values) in chunk.chunks_mut(4).enumerate() {
+                let j = task * COLUMNS_PER_TASK + quad * 4;
+                let take = values.len();
+                let a: [&[f32]; 4] = std::array::from_fn(|k| m.row(j + k.min(take - 1)));
+                values.copy_from_slice(&kernel.call(a, v)[..take]);
+            }
+        });
+    out
+}
+
+/// Queries per pass over the matrix: each row is read from memory once for
+/// all of them (four kernel calls while it sits in L1).
+const QUERIES_PER_PASS: usize = 16;
+
+/// Every row's similarity to each query, `out[q][row]`. Equal to `dot` bit
+/// for bit.
 pub fn score_many(m: &Matrix, queries: &[&[f32]]) -> Vec<Vec<f32>> {
     let kernel = Dot4::detect();
     let n = m.rows();
-    queries
-        .par_chunks(4)
-        .flat_map_iter(|group| {
-            let a: [&[f32]; 4] = std::array::from_fn(|r| group[r.min(group.len() - 1)]);
-            let mut out = vec![vec![0.0f32; n]; group.len()];
-            for j in 0..n {
-                let d = kernel.call(a, m.row(j));
-                for (o, v) in out.iter_mut().zip(d) {
-                    o[j] = v;
+    if queries.is_empty() {
+        return Vec::new();
+    }
+    // Small batches are shared out by rows instead, so that both threads work.
+    let passes = queries.len().div_ceil(QUERIES_PER_PASS);
+    let row_tasks = rayon::current_num_threads().div_ceil(passes).max(1);
+    let rows_per_task = n.div_ceil(row_tasks).max(1);
+    let mut out = vec![vec![0.0f32; n]; queries.len()];
+    let mut tasks: Vec<(usize, usize, Vec<&mut [f32]>)> = Vec::new();
+    for (pass, outs) in out.chunks_mut(QUERIES_PER_PASS).enumerate() {
+        let mut parts: Vec<_> = outs
+            .iter_mut()
+            .map(|o| o.chunks_mut(rows_per_task))
+            .collect();
+        for task in 0..n.div_ceil(rows_per_task) {
+            let slices = parts
+                .iter_mut()
+                .map(|p| p.next().expect("a part per task"))
+                .collect();
+            tasks.push((pass * QUERIES_PER_PASS, task * rows_per_task, slices));
+        }
+    }
+    tasks.into_par_iter().for_each(|(q0, j0, mut outs)| {
+        let group = &queries[q0..q0 + outs.len()];
+        for (k, j) in (j0..j0 + outs[0].len()).enumerate() {
+            let row = m.row(j);
+            for (quad, quad_outs) in group.chunks(4).zip(outs.chunks_mut(4)) {
+                let a: [&[f32]; 4] = std::array::from_fn(|r| quad[r.min(quad.len() - 1)]);
+                for (o, v) in quad_outs.iter_mut().zip(kernel.call(a, row)) {
+                    o[k] = v;
                 }
             }
-            out
-        })
-        .collect()
+        }
+    });
+    out
 }
 
 /// The `k` best rows by their scores.
@@ -309,15 +370,40 @@ mod tests {
             dim: 20,
             data: (0..33 * 20).map(|_| rng.unit() as f32 - 0.5).collect(),
         };
-        let queries: Vec<&[f32]> = (0..6).map(|q| m.row(q * 5)).collect();
-        let scores = score_many(&m, &queries);
-        assert_eq!(scores.len(), 6);
-        for (q, row) in scores.iter().enumerate() {
-            for (j, s) in row.iter().enumerate() {
-                assert_eq!(s.to_bits(), dot(queries[q], m.row(j)).to_bits());
+        // One pass of a few queries, and several passes with a short last one.
+        for count in [1, 6, 37] {
+            let queries: Vec<&[f32]> = (0..count).map(|q| m.row(q * 5 % 33)).collect();
+            let scores = score_many(&m, &queries);
+            assert_eq!(scores.len(), count);
+            for (q, row) in scores.iter().enumerate() {
+                assert_eq!(row.len(), 33);
+                for (j, s) in row.iter().enumerate() {
+                    assert_eq!(s.to_bits(), dot(queries[q], m.row(j)).to_bits());
+                }
             }
         }
-        assert_eq!(top_of(&scores[2], 1), vec![10]);
+        let queries: Vec<&[f32]> = (0..6).map(|q| m.row(q * 5)).collect();
+        assert_eq!(top_of(&score_many(&m, &queries)[2], 1), vec![10]);
+    }
+
+    #[test]
+    fn a_row_on_its_own_equals_the_matrix_row_bit_for_bit() {
+        let mut rng = crate::derive::words::SplitMix64::new(8);
+        for (n, dim) in [(1, 3), (6, 8), (33, 19)] {
+            let m = Matrix {
+                dim,
+                data: (0..n * dim).map(|_| rng.unit() as f32 - 0.5).collect(),
+            };
+            let sims = similarity_matrix(&m);
+            for r in 0..n {
+                let row: Vec<u32> = similarity_row(&m, r).iter().map(|x| x.to_bits()).collect();
+                let want: Vec<u32> = sims[r * n..(r + 1) * n]
+                    .iter()
+                    .map(|x| x.to_bits())
+                    .collect();
+                assert_eq!(row, want, "{n}x{dim} row {r}");
+            }
+        }
     }
 
     #[test]

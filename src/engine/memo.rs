@@ -166,9 +166,9 @@ impl Memo {
 
     fn write_pending(&self) -> Result<()> {
         if let Some(store) = self.store() {
-            for (hash, bytes) in self.pending.lock().unwrap().drain(..) {
-                store.put_value(&hash, &bytes)?;
-            }
+            let mut pending = self.pending.lock().unwrap();
+            store.put_values(&pending)?;
+            pending.clear();
         }
         Ok(())
     }
@@ -206,6 +206,16 @@ impl Memo {
             return None;
         }
         self.stored.traces.get(instance)
+    }
+
+    /// The last build's value of an instance, whatever its key, when the
+    /// store still holds it: for rules that update a value rather than
+    /// compute it anew. None under `--force`.
+    pub fn previous<T: DeserializeOwned>(&self, instance: &str) -> Option<T> {
+        if self.force {
+            return None;
+        }
+        self.load(&blake3::Hash::from(self.stored_trace(instance)?.value))
     }
 
     fn load<T: DeserializeOwned>(&self, hash: &blake3::Hash) -> Option<T> {

@@ -290,7 +290,7 @@ impl<'p> Engine<'p> {
             ));
         }
         let list_len = pages_per_poem * self.config.poems_per_page;
-        let neighbours = rules::neighbours(&cx, &vectors, list_len)?.get(&self.memo)?;
+        let neighbours = rules::neighbours(&cx, &corpus, &vectors, list_len)?.get(&self.memo)?;
         self.stop_if_cancelled(cancel)?;
 
         progress.stage(4, "colours and word cloud");

@@ -64,6 +64,7 @@ pub const SHAPES_NO_OUTPUT: &[&str] = &[
     "src/check.rs",
     "src/fixture.rs",
     "src/error.rs",
+    "src/derive/mod.rs",
     "src/engine/mod.rs",
     "src/engine/rule.rs",
     "src/engine/memo.rs",
@@ -141,7 +142,7 @@ impl Rule {
                 "src/embed/server.rs",
             ],
             Rule::Neighbours => &[
-                "src/derive/mod.rs",
+                "src/derive/neighbours.rs",
                 "src/derive/rank.rs",
                 "src/derive/chain.rs",
                 RULES,

@@ -224,9 +224,11 @@ pub fn companion<'v>(
         .map(Some)
 }
 
-/// Stage 3: rankings and chains, as long as the pages need.
+/// Stage 3: rankings and chains, as long as the pages need: updated from
+/// the last build's where only some vectors are new, changed or gone.
 pub fn neighbours<'v>(
     cx: &Context<'v>,
+    corpus: &Arc<Corpus>,
     vectors: &'v Derived<'_, Matrix>,
     list_len: usize,
 ) -> Result<Derived<'v, Neighbours>> {
@@ -234,14 +236,16 @@ pub fn neighbours<'v>(
         .memo
         .fingerprint(Rule::Neighbours, "neighbours")
         .value("vectors", vectors.value_hash, &vectors.instance)
+        .input("poem indices", poem_indices(corpus))
         .setting("pages.poems_per_page × pages per poem", &(list_len as u64));
     let memo = cx.memo;
+    let poems: Vec<u32> = corpus.poems.iter().map(|p| p.index).collect();
     cx.memo.derive(fp, Keep::Store, move |_| {
-        Ok(Neighbours::compute(
-            &*vectors.get(memo)?,
-            list_len,
-            list_len,
-        ))
+        let m = vectors.get(memo)?;
+        Ok(match memo.previous::<Neighbours>("neighbours") {
+            Some(previous) => Neighbours::update(previous, &m, &poems, list_len, list_len).0,
+            None => Neighbours::compute(&m, &poems, list_len, list_len),
+        })
     })
 }
 
