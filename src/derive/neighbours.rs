@@ -172,7 +172,7 @@ impl Neighbours {
         on_demand.fill(&added);
         let cx = Update {
             m,
-            kernel: rank::Dot4::detect(),
+            kernel: rank::Kernel::detect(),
             previous: &previous,
             new_to_old: &new_to_old,
             old_to_new: &old_to_new,
@@ -269,7 +269,7 @@ enum Ranking {
 /// What an update compares each ranking and chain with.
 struct Update<'a> {
     m: &'a Matrix,
-    kernel: rank::Dot4,
+    kernel: rank::Kernel,
     previous: &'a Neighbours,
     new_to_old: &'a [Option<usize>],
     old_to_new: &'a [Option<u32>],
