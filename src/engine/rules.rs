@@ -238,14 +238,23 @@ pub fn neighbours<'v>(
         .value("vectors", vectors.value_hash, &vectors.instance)
         .input("poem indices", poem_indices(corpus))
         .setting("pages.poems_per_page × pages per poem", &(list_len as u64));
-    let memo = cx.memo;
+    let (memo, progress) = (cx.memo, cx.progress);
     let poems: Vec<u32> = corpus.poems.iter().map(|p| p.index).collect();
     cx.memo.derive(fp, Keep::Store, move |_| {
         let m = vectors.get(memo)?;
-        Ok(match memo.previous::<Neighbours>("neighbours") {
-            Some(previous) => Neighbours::update(previous, &m, &poems, list_len, list_len).0,
-            None => Neighbours::compute(&m, &poems, list_len, list_len),
-        })
+        let Some(previous) = memo.previous::<Neighbours>("neighbours") else {
+            return Ok(Neighbours::compute(&m, &poems, list_len, list_len));
+        };
+        let (value, again) = Neighbours::update(previous, &m, &poems, list_len, list_len);
+        if !again.whole {
+            progress.note(&format!(
+                "neighbours updated: {} of {} rankings and {} chains computed again",
+                again.rankings,
+                poems.len(),
+                again.chains
+            ));
+        }
+        Ok(value)
     })
 }
 

@@ -120,6 +120,30 @@ fn a_poem_added_within_the_newest_month() {
     assert!(writes_only_what_changed(|d| append_poem(d, None)) > 0);
 }
 
+#[test]
+fn an_appended_poem_updates_the_neighbours_instead_of_computing_them_anew() {
+    let dir = temp();
+    let d = dir.path().join("c");
+    small_collection(&d, 40, 21);
+    build(&d);
+    append_poem(&d, None);
+    let plain = |extra: &[&str]| {
+        let out = run(&[&["build", p(&d), "--progress", "plain"], extra].concat());
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        out.stderr + &out.stdout
+    };
+    let text = plain(&[]);
+    let note = (text.lines())
+        .find(|l| l.contains("neighbours updated"))
+        .unwrap_or_else(|| panic!("no update note:\n{text}"));
+    // Only the new poem's ranking needs its whole row.
+    assert!(note.contains(": 1 of 41 rankings"), "{note}");
+    assert_matches_clean_build(&d);
+    // `--force` computes them anew.
+    let forced = plain(&["--force"]);
+    assert!(!forced.contains("neighbours updated"), "{forced}");
+}
+
 /// The timeline bar's filled cells of every entry on a chronological page,
 /// by poem anchor.
 fn bars(site: &Path) -> std::collections::BTreeMap<String, usize> {
