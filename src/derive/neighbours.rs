@@ -67,12 +67,14 @@ impl Rows<'_> {
                 let n = sims.len().isqrt();
                 &sims[r * n..(r + 1) * n]
             }
-            Rows::OnDemand(m, rows) => rows[r].get_or_init(|| rank::similarity_row(m, r)),
+            Rows::OnDemand(m, rows) => {
+                rows[r].get_or_init(|| rank::score_many(m, &[m.row(r)]).remove(0))
+            }
         }
     }
 
     /// Compute the missing ones of `wanted` together (each pass over the
-    /// matrix serves four rows).
+    /// matrix serves sixteen rows).
     fn fill(&self, wanted: &[usize]) {
         let Rows::OnDemand(m, rows) = self else {
             return;
@@ -111,6 +113,16 @@ fn identities(m: &Matrix, poems: &[u32]) -> Vec<(u32, [u8; 16])> {
 impl Neighbours {
     /// Every ranking and chain of `m`, whose rows are `poems` in order.
     pub fn compute(m: &Matrix, poems: &[u32], similar_len: usize, chain_len: usize) -> Self {
+        Self::compute_with(m, identities(m, poems), similar_len, chain_len)
+    }
+
+    /// `compute`, with the rows' identities already taken.
+    fn compute_with(
+        m: &Matrix,
+        rows: Vec<(u32, [u8; 16])>,
+        similar_len: usize,
+        chain_len: usize,
+    ) -> Self {
         let n = m.rows();
         let sims = rank::similarity_matrix(m);
         let (different, sums) = chain::chains(&sims, n, chain_len)
@@ -121,7 +133,7 @@ impl Neighbours {
             similar: rank::top_k_all(&sims, n, similar_len),
             different,
             sums,
-            rows: identities(m, poems),
+            rows,
             similar_len,
             chain_len,
         }
@@ -137,19 +149,19 @@ impl Neighbours {
         chain_len: usize,
     ) -> (Self, Recomputed) {
         let n = m.rows();
-        let whole = || {
+        let ids = identities(m, poems);
+        let whole = |ids| {
             let all = Recomputed {
                 whole: true,
                 rankings: n,
                 chains: n,
                 rows: n,
             };
-            (Neighbours::compute(m, poems, similar_len, chain_len), all)
+            (Self::compute_with(m, ids, similar_len, chain_len), all)
         };
         if (previous.similar_len, previous.chain_len) != (similar_len, chain_len) {
-            return whole();
+            return whole(ids);
         }
-        let ids = identities(m, poems);
         let row_of: HashMap<u32, usize> = poems.iter().enumerate().map(|(r, &p)| (p, r)).collect();
         // Old rows whose poem kept its vector, and where they are now. Rows
         // are in poem_index order before and after, so ties still break
@@ -166,7 +178,7 @@ impl Neighbours {
             .collect();
         let added: Vec<usize> = (0..n).filter(|&r| new_to_old[r].is_none()).collect();
         if added.len() * UPDATE_UP_TO > n {
-            return whole();
+            return whole(ids);
         }
         let on_demand = Rows::OnDemand(m, (0..n).map(|_| OnceLock::new()).collect());
         on_demand.fill(&added);
@@ -297,7 +309,7 @@ impl Update<'_> {
         let Some(old) = self.old_list(i, &self.previous.similar) else {
             return Ranking::Recompute;
         };
-        let list: Vec<u32> = old.iter().map(|&r| self.renumbered(r)).collect::<Vec<_>>();
+        let list: Vec<u32> = old.iter().map(|&r| self.renumbered(r)).collect();
         let mut entering: Vec<(f32, u32)> = (self.added.iter())
             .map(|&(p, row)| (row[i], p as u32))
             .collect();

@@ -234,27 +234,6 @@ impl Kernel {
     }
 }
 
-/// Row `r` of the similarity matrix on its own, equal to the matrix's bit
-/// for bit (`dot` is symmetric): four columns per kernel call, the columns
-/// shared out between threads (a chain waits on each of its rows).
-pub fn similarity_row(m: &Matrix, r: usize) -> Vec<f32> {
-    const COLUMNS_PER_TASK: usize = 1024;
-    let kernel = Kernel::detect();
-    let (n, v) = (m.rows(), m.row(r));
-    let mut out = vec![0.0f32; n];
-    out.par_chunks_mut(COLUMNS_PER_TASK)
-        .enumerate()
-        .for_each(|(task, chunk)| {
-            for (group, values) in chunk.chunks_mut(ROWS).enumerate() {
-                let j = task * COLUMNS_PER_TASK + group * ROWS;
-                let take = values.len();
-                let a: [&[f32]; ROWS] = std::array::from_fn(|k| m.row(j + k.min(take - 1)));
-                values.copy_from_slice(&kernel.call(a, v)[..take]);
-            }
-        });
-    out
-}
-
 /// Queries per pass over the matrix: each row is read from memory once for
 /// all of them (two kernel calls while it sits in L1).
 const QUERIES_PER_PASS: usize = 16;
@@ -267,9 +246,10 @@ pub fn score_many(m: &Matrix, queries: &[&[f32]]) -> Vec<Vec<f32>> {
     if queries.is_empty() {
         return Vec::new();
     }
-    // Small batches are shared out by rows instead, so that both threads work.
+    // Small batches are shared out by rows too, in several tasks a thread so
+    // that a thread busy elsewhere (a chain waiting on its row) holds none back.
     let passes = queries.len().div_ceil(QUERIES_PER_PASS);
-    let row_tasks = rayon::current_num_threads().div_ceil(passes).max(1);
+    let row_tasks = (4 * rayon::current_num_threads()).div_ceil(passes).max(1);
     let rows_per_task = n.div_ceil(row_tasks).max(1);
     let mut out = vec![vec![0.0f32; n]; queries.len()];
     let mut tasks: Vec<(usize, usize, Vec<&mut [f32]>)> = Vec::new();
@@ -373,7 +353,9 @@ mod tests {
             };
             let sims = similarity_matrix(&m);
             for r in 0..n {
-                let row: Vec<u32> = similarity_row(&m, r).iter().map(|x| x.to_bits()).collect();
+                // A row on its own is one query against every row.
+                let alone = score_many(&m, &[m.row(r)]).remove(0);
+                let row: Vec<u32> = alone.iter().map(|x| x.to_bits()).collect();
                 let want: Vec<u32> = sims[r * n..(r + 1) * n]
                     .iter()
                     .map(|x| x.to_bits())

@@ -239,8 +239,9 @@ pub fn neighbours<'v>(
         .input("poem indices", poem_indices(corpus))
         .setting("pages.poems_per_page × pages per poem", &(list_len as u64));
     let (memo, progress) = (cx.memo, cx.progress);
-    let poems: Vec<u32> = corpus.poems.iter().map(|p| p.index).collect();
+    let corpus = Arc::clone(corpus);
     cx.memo.derive(fp, Keep::Store, move |_| {
+        let poems: Vec<u32> = corpus.poems.iter().map(|p| p.index).collect();
         let m = vectors.get(memo)?;
         let Some(previous) = memo.previous::<Neighbours>("neighbours") else {
             return Ok(Neighbours::compute(&m, &poems, list_len, list_len));
