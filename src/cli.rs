@@ -33,6 +33,9 @@ pub enum Command {
     /// Embed every poem with the `[model]` of verso.toml (what the cache of
     /// vectors lacks), and optionally write the vectors to a file.
     Embed(EmbedArgs),
+    /// Say what the cache holds and how large it is; with --max-size,
+    /// remove what no build needs, least recently used first, until it fits.
+    Cache(CacheArgs),
     /// Build, serve the site over HTTP, and rebuild and reload open pages
     /// whenever an input is saved.
     Serve(ServeArgs),
@@ -48,6 +51,17 @@ pub struct EmbedArgs {
     pub export: Option<PathBuf>,
     #[command(flatten)]
     pub work: WorkArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Prune to this size: 500MB, 2GiB, or bytes. Stores set aside go
+    /// first, then vectors of earlier texts, least recently used first;
+    /// what the next build reads is kept.
+    #[arg(long, value_name = "SIZE")]
+    pub max_size: Option<bytesize::ByteSize>,
 }
 
 #[derive(Debug, Args)]

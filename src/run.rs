@@ -1,7 +1,8 @@
 //! The commands: configuration and flags in, work done, an exit code out.
 
 use crate::cli::{
-    BuildArgs, Cli, Command, CommonArgs, EmbedArgs, ProgressArg, ServeArgs, StatusArgs, WorkArgs,
+    BuildArgs, CacheArgs, Cli, Command, CommonArgs, EmbedArgs, ProgressArg, ServeArgs, StatusArgs,
+    WorkArgs,
 };
 use crate::config::{Config, Overrides};
 use crate::engine::{self, Options};
@@ -20,6 +21,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Init(args) => init_command(args),
         Command::Serve(args) => serve_command(args),
         Command::Embed(args) => embed_command(args),
+        Command::Cache(args) => cache_command(args),
         Command::Fixture(args) => {
             crate::fixture::write(&args.dir, args.poems, args.dim, args.seed, args.companions)?;
             println!(
@@ -244,6 +246,54 @@ fn target_path(output: &Path, given: &str) -> String {
         Ok(inside) => inside.to_string_lossy().replace('\\', "/"),
         Err(_) => given.trim_start_matches("./").to_string(),
     }
+}
+
+fn cache_command(args: CacheArgs) -> Result<i32> {
+    let config = load_config(&args.common, None)?;
+    let dir = &config.cache;
+    if !engine::store::exists(dir) {
+        println!("no verso cache in {}", dir.display());
+        return Ok(0);
+    }
+    if let Some(limit) = args.max_size {
+        let pruned = engine::gc::prune(dir, limit.as_u64())?;
+        println!(
+            "removed {}: {} store(s) set aside, {} vector(s) of earlier texts",
+            size(pruned.bytes),
+            pruned.stores,
+            pruned.vectors
+        );
+    }
+    let usage = engine::gc::usage(dir)?;
+    println!("{}: {}", dir.display(), size(usage.total));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    for part in &usage.parts {
+        let state = match part.kind {
+            engine::gc::Kind::InUse => "read by the next build".to_string(),
+            engine::gc::Kind::SetAside => "never read again".to_string(),
+            engine::gc::Kind::Earlier { oldest_use: 0 } => "kept for undone edits".to_string(),
+            engine::gc::Kind::Earlier { oldest_use } => format!(
+                "kept for undone edits; the oldest last used {} day(s) ago",
+                now.saturating_sub(oldest_use) / 86_400
+            ),
+        };
+        println!("  {:>10}  {}: {state}", size(part.bytes), part.what);
+    }
+    if let Some(limit) = args.max_size {
+        if usage.total > limit.as_u64() {
+            println!(
+                "still over {}: the rest is what the next build reads (`verso clean` removes it all)",
+                size(limit.as_u64())
+            );
+        }
+    }
+    Ok(0)
+}
+
+fn size(bytes: u64) -> String {
+    bytesize::ByteSize(bytes).display().si().to_string()
 }
 
 fn clean_command(args: CommonArgs) -> Result<i32> {

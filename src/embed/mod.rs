@@ -21,6 +21,7 @@ use crate::error::{Error, InputError, Location, Result};
 use crate::progress::Progress;
 use crate::vectors::Matrix;
 use cache::VectorCache;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::channel;
@@ -235,9 +236,11 @@ impl Embedder {
     }
 
     /// The unit vectors of `texts`, in order: from the cache where it has
-    /// them, the rest from the model.
+    /// them, the rest from the model. `group` names the kind of texts (the
+    /// cache keeps each kind's current vectors).
     pub fn embed(
         &self,
+        group: &str,
         texts: &[Text],
         progress: &Progress,
         cancel: &AtomicBool,
@@ -254,7 +257,7 @@ impl Embedder {
         // Each missing text once, longest first (batches of like lengths
         // pad least).
         let mut missing: Vec<&Text> = Vec::new();
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = HashSet::new();
         let dim = known_dim(cache);
         for t in texts {
             let cached = dim.is_some_and(|d| cache.get(&self.key(d, t.text)).is_some());
@@ -275,12 +278,15 @@ impl Embedder {
             result?;
         }
         let dim = known_dim(cache).expect("known once anything was embedded");
+        let keys: Vec<[u8; 32]> = texts.iter().map(|t| self.key(dim, t.text)).collect();
+        let mut current = keys.clone();
+        if !self.is_local() {
+            current.push(self.dimension_key());
+        }
+        cache.settle(group, current, unix_seconds())?;
         let mut rows = Vec::with_capacity(texts.len());
-        for t in texts {
-            let v = cache
-                .get(&self.key(dim, t.text))
-                .expect("every text is cached now");
-            rows.push(v);
+        for key in &keys {
+            rows.push(cache.get(key).expect("every text is cached now"));
         }
         let width = rows.first().map_or(0, |r| r.len());
         let mut data = Vec::with_capacity(rows.len() * width);
@@ -423,6 +429,12 @@ impl Embedder {
         }
         Ok(())
     }
+}
+
+fn unix_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// An embedding failure as the user reads it: what went wrong, about

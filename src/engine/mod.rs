@@ -19,6 +19,7 @@
 pub mod exec;
 pub mod explain;
 pub mod files;
+pub mod gc;
 pub mod inputs;
 pub mod memo;
 pub mod rule;
@@ -444,7 +445,7 @@ pub fn embed_poems(
     let corpus = rules::corpus(&cx)?.get(&engine.memo)?;
     progress.stage(2, "embeddings");
     engine.hold_cache()?;
-    let vectors = embedder.embed(&rules::poem_text_list(&corpus), progress, cancel)?;
+    let vectors = embedder.embed("poems", &rules::poem_text_list(&corpus), progress, cancel)?;
     progress.end_stage();
     Ok((corpus, vectors))
 }

@@ -99,7 +99,7 @@ pub fn vectors<'v>(cx: &Context<'v>, corpus: &Arc<Corpus>) -> Result<Derived<'v,
             let corpus = Arc::clone(corpus);
             let (progress, cancel) = (cx.progress, cx.cancel);
             cx.memo.derive(fp, Keep::Store, move |_| {
-                embedder.embed(&poem_text_list(&corpus), progress, cancel)
+                embedder.embed("poems", &poem_text_list(&corpus), progress, cancel)
             })?
         }
         (None, Some(path)) => {
@@ -173,7 +173,7 @@ fn model_embeddings<'v>(
                 text,
             })
             .collect();
-        let vectors = embedder.embed(&texts, progress, cancel)?;
+        let vectors = embedder.embed(rule.name(), &texts, progress, cancel)?;
         Ok(Embeddings {
             keys: named.into_iter().map(|(name, _)| name).collect(),
             vectors,

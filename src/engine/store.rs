@@ -382,9 +382,9 @@ impl CacheLock {
 /// The lock file that keeps a second build off the cache.
 const LOCK: &str = "lock";
 /// The sled database's folder.
-const STORE: &str = "store";
+pub(crate) const STORE: &str = "store";
 /// The folder of values too large for sled to keep well.
-const VALUES: &str = "values";
+pub(crate) const VALUES: &str = "values";
 /// From this size on, a value lives in a file of its own: sled writes a
 /// large value slowly, and the first lookup after it stalls (together about
 /// 0.2 s an append for the 24 MB vectors and the 19 MB neighbours).
@@ -434,25 +434,40 @@ pub fn remove_cache(dir: &Path) -> Result<()> {
     };
     for entry in entries {
         let entry = entry.at(dir)?;
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
         let path = entry.path();
-        if name == STORE || name == VALUES || name.starts_with(&format!("{STORE}.unusable-")) {
+        if !is_cache_file(&entry.file_name().to_string_lossy()) {
+            continue;
+        }
+        if entry.file_type().at(&path)?.is_dir() {
             std::fs::remove_dir_all(&path).at(&path)?;
-        } else if [
-            LOCK,
-            super::memo::MEMO_FILE,
-            OLD_MEMO,
-            UNFINISHED,
-            crate::embed::cache::FILE,
-        ]
-        .contains(&name.as_ref())
-        {
+        } else {
             std::fs::remove_file(&path).at(&path)?;
         }
     }
     let _ = std::fs::remove_dir(dir);
     Ok(())
+}
+
+/// Is this name in a cache folder one of verso's?
+pub fn is_cache_file(name: &str) -> bool {
+    [
+        STORE,
+        VALUES,
+        LOCK,
+        super::memo::MEMO_FILE,
+        OLD_MEMO,
+        UNFINISHED,
+        crate::embed::cache::FILE,
+        crate::embed::cache::USES,
+    ]
+    .contains(&name)
+        || is_set_aside(name)
+}
+
+/// Is this name a store set aside as unusable?
+pub fn is_set_aside(name: &str) -> bool {
+    name.strip_prefix(STORE)
+        .is_some_and(|rest| rest.starts_with(".unusable-"))
 }
 
 /// Does a cache folder hold a store?

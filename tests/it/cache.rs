@@ -1,6 +1,7 @@
 //! The cache travels: a restored cache in a fresh clone recomputes nothing
 //! it holds, whatever the files' times; `--delta DIR` writes only the pages
-//! that change, without the previous site on disk.
+//! that change, without the previous site on disk; `verso cache` says what
+//! the cache holds and prunes what no build reads.
 
 use crate::common::*;
 use serde_json::{json, Value};
@@ -107,4 +108,95 @@ fn delta_writes_only_the_changed_pages_without_the_previous_site() {
     );
     assert!(lines(&e.join("changes.txt")).is_empty());
     assert!(tree(&again).is_empty());
+}
+
+#[test]
+fn verso_cache_reports_the_parts_and_prunes_only_what_no_build_reads() {
+    let d = temp();
+    collection(d.path(), 40, 8, 5, "");
+    let url = crate::servers::stand_in_url(16);
+    std::fs::write(
+        d.path().join("verso.toml"),
+        format!("[model]\nserver = \"ollama\"\nurl = \"{url}\"\nname = \"stand-in\"\n"),
+    )
+    .unwrap();
+    let cold = build_summary(d.path(), &[]);
+    let texts = cold["embedded"].as_u64().unwrap();
+    let report = run(&["cache", p(d.path())]);
+    assert_eq!(report.code, 0, "{}", report.all());
+    // The texts and the record of the server's dimension.
+    let current = format!("vectors of the current texts ({})", texts + 1);
+    assert!(report.stdout.contains(&current), "{}", report.stdout);
+    assert!(report.stdout.contains("store: page records"));
+    assert!(
+        !report.stdout.contains("earlier texts"),
+        "{}",
+        report.stdout
+    );
+
+    // Three edits leave three earlier texts' vectors behind.
+    let before: Vec<Value> = read_json(&d.path().join("poems.json"))["poems"]
+        .as_array()
+        .unwrap()
+        .clone();
+    edit_poems(d.path(), |poems| {
+        for poem in poems.iter_mut().take(3) {
+            poem["content"] = json!(format!("{} and again", poem["content"].as_str().unwrap()));
+        }
+    });
+    assert_eq!(build_summary(d.path(), &[])["embedded"], 3);
+    let report = run(&["cache", p(d.path())]).stdout;
+    assert!(report.contains("vectors of earlier texts (3)"), "{report}");
+    assert!(
+        report.contains("the oldest last used 0 day(s) ago"),
+        "{report}"
+    );
+
+    // A store set aside and the earlier vectors go; the rest stays, so the
+    // next build computes nothing and writes nothing.
+    let aside = d.path().join(".verso-cache/store.unusable-1");
+    std::fs::create_dir_all(&aside).unwrap();
+    std::fs::write(aside.join("db"), vec![0u8; 100_000]).unwrap();
+    let pruned = run(&["cache", p(d.path()), "--max-size", "1KB"]);
+    assert_eq!(pruned.code, 0, "{}", pruned.all());
+    assert!(
+        pruned
+            .stdout
+            .contains("1 store(s) set aside, 3 vector(s) of earlier texts"),
+        "{}",
+        pruned.stdout
+    );
+    assert!(
+        pruned.stdout.contains("still over 1.0 kB"),
+        "{}",
+        pruned.stdout
+    );
+    assert!(!aside.exists());
+    assert!(
+        !pruned.stdout.contains("earlier texts ("),
+        "{}",
+        pruned.stdout
+    );
+    let after = build_summary(d.path(), &[]);
+    assert_eq!(after["embedded"], 0);
+    assert_eq!(total(&after, "written"), 0);
+
+    // Undoing an edit now embeds its text again: it was pruned.
+    edit_poems(d.path(), |poems| poems[0] = before[0].clone());
+    assert_eq!(build_summary(d.path(), &[])["embedded"], 1);
+    assert_matches_clean_build(d.path());
+
+    // A limit the cache is under removes nothing.
+    let kept = run(&["cache", p(d.path()), "--max-size", "1GiB"]);
+    assert!(
+        kept.stdout
+            .starts_with("removed 0 B: 0 store(s) set aside, 0 vector(s)"),
+        "{}",
+        kept.stdout
+    );
+    assert!(
+        kept.stdout.contains("vectors of earlier texts (1)"),
+        "{}",
+        kept.stdout
+    );
 }
