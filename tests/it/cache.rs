@@ -200,3 +200,70 @@ fn verso_cache_reports_the_parts_and_prunes_only_what_no_build_reads() {
         kept.stdout
     );
 }
+
+/// One run of the example workflow (examples/ci): restore the saved cache
+/// into a fresh clone of `collection`, build with `--delta`, and deploy
+/// with `deploy-changes.sh` unless the deploy is to fail; the cache is
+/// saved only after a deploy that passed.
+fn ci_run(collection: &Path, saved: &Path, deployed: &Path, deploy_fails: bool) {
+    let work = temp();
+    let clone = work.path().join("clone");
+    copy_dir(collection, &clone);
+    let _ = std::fs::remove_dir_all(clone.join("site"));
+    let _ = std::fs::remove_dir_all(clone.join(".verso-cache"));
+    copy_dir(saved, &clone.join(".verso-cache"));
+    let (delta, changes) = (clone.join("changed"), clone.join("changes.txt"));
+    build_expect(&clone, &["--delta", p(&delta), "--changes", p(&changes)], 0);
+    if deploy_fails {
+        return;
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ci/deploy-changes.sh");
+    let out = std::process::Command::new("bash")
+        .args([p(&script), p(&delta), p(&changes), p(deployed)])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    std::fs::remove_dir_all(saved).unwrap();
+    copy_dir(&clone.join(".verso-cache"), saved);
+}
+
+#[test]
+fn the_example_workflow_keeps_the_deployed_site_equal_to_a_clean_build() {
+    let dir = temp();
+    let (d, saved, deployed) = (
+        dir.path().join("d"),
+        dir.path().join("saved"),
+        dir.path().join("deployed"),
+    );
+    collection_with_everything(&d, 30, 63);
+    // The first deploy: the whole site, and its cache.
+    build(&d);
+    copy_dir(&d.join("site"), &deployed);
+    copy_dir(&d.join(".verso-cache"), &saved);
+    let check = |label: &str| {
+        let clean = clean_build_of(&d, label);
+        assert_same_tree(&clean.path().join(label).join("site"), &deployed);
+    };
+
+    edit_poems(&d, |p| {
+        p[3]["content"] = json!("a harbour of glass");
+        p.retain(|poem| poem["poem_index"] != json!(7));
+    });
+    ci_run(&d, &saved, &deployed, false);
+    check("first");
+
+    // A deploy that fails saves no cache; the next run, from the cache of
+    // the last good deploy, sends its changes and these.
+    let original = read_json(&d.join("poems.json"))["poems"][10].clone();
+    edit_poems(&d, |p| p[10]["content"] = json!("the tide in the room"));
+    ci_run(&d, &saved, &deployed, true);
+    edit_poems(&d, |p| p[12]["title"] = json!("Another Title"));
+    ci_run(&d, &saved, &deployed, false);
+    check("second");
+
+    // An edit undone: the newest cache stands for the deployed site, so
+    // the pages it changed are sent again.
+    edit_poems(&d, |p| p[10] = original);
+    ci_run(&d, &saved, &deployed, false);
+    check("third");
+}
