@@ -71,6 +71,7 @@ pub const SHAPES_NO_OUTPUT: &[&str] = &[
     "src/engine/store.rs",
     "src/engine/exec.rs",
     "src/engine/files.rs",
+    "src/engine/gc.rs",
     "src/engine/inputs.rs",
     "src/engine/sweep.rs",
     "src/engine/status.rs",
