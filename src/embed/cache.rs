@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 
 pub const FILE: &str = "vectors";
 /// When each vector was last used.
-pub const USES: &str = "vectors.used";
+const USES: &str = "vectors.used";
 /// Vectors of earlier texts kept at least, however small the collection.
 const KEPT_AT_LEAST: usize = 256;
 
@@ -140,13 +140,15 @@ impl Uses {
 
 /// Replace `path` with `bytes` durably: the vectors are hours of model
 /// work, so the new file is on disk before it takes the old one's place.
+/// The temporary file is `NAME.new`, written over by the next attempt
+/// after a kill.
 fn replace_durably(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut temp = tempfile::NamedTempFile::new_in(dir).at(dir)?;
-    temp.write_all(bytes).at(path)?;
-    temp.as_file().sync_all().at(path)?;
-    temp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    let temp = path.with_file_name(format!("{}.new", name.unwrap_or_default()));
+    let mut file = File::create(&temp).at(&temp)?;
+    file.write_all(bytes).at(&temp)?;
+    file.sync_all().at(&temp)?;
+    std::fs::rename(&temp, path).at(path)
 }
 
 impl VectorCache {

@@ -457,11 +457,11 @@ pub fn is_cache_file(name: &str) -> bool {
         super::memo::MEMO_FILE,
         OLD_MEMO,
         UNFINISHED,
-        crate::embed::cache::FILE,
-        crate::embed::cache::USES,
     ]
     .contains(&name)
         || is_set_aside(name)
+        // The cache of vectors, its record of uses and their temporaries.
+        || name.starts_with(crate::embed::cache::FILE)
 }
 
 /// Is this name a store set aside as unusable?
