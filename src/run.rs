@@ -266,9 +266,7 @@ fn cache_command(args: CacheArgs) -> Result<i32> {
     }
     let usage = engine::gc::usage(dir)?;
     println!("{}: {}", dir.display(), size(usage.total));
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now = crate::embed::cache::unix_seconds();
     for part in &usage.parts {
         let state = match part.kind {
             engine::gc::Kind::InUse => "read by the next build".to_string(),

@@ -22,9 +22,12 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-pub const FILE: &str = "vectors";
+const FILE: &str = "vectors";
 /// When each vector was last used.
 const USES: &str = "vectors.used";
+/// The cache of vectors' files in the cache folder, with the temporaries
+/// of `replace_durably`.
+pub const FILES: [&str; 4] = [FILE, USES, "vectors.new", "vectors.used.new"];
 /// Vectors of earlier texts kept at least, however small the collection.
 const KEPT_AT_LEAST: usize = 256;
 
@@ -58,6 +61,13 @@ pub struct Holding {
     pub earlier_bytes: u64,
     /// When the least recently used earlier vector was last used.
     pub oldest_use: Option<u64>,
+}
+
+/// Now, as the record of uses counts time: seconds since 1970.
+pub fn unix_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 fn record_size(vector: &[f32]) -> u64 {

@@ -283,7 +283,7 @@ impl Embedder {
         if !self.is_local() {
             current.push(self.dimension_key());
         }
-        cache.settle(group, current, unix_seconds())?;
+        cache.settle(group, current, cache::unix_seconds())?;
         let mut rows = Vec::with_capacity(texts.len());
         for key in &keys {
             rows.push(cache.get(key).expect("every text is cached now"));
@@ -429,12 +429,6 @@ impl Embedder {
         }
         Ok(())
     }
-}
-
-fn unix_seconds() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// An embedding failure as the user reads it: what went wrong, about

@@ -459,9 +459,8 @@ pub fn is_cache_file(name: &str) -> bool {
         UNFINISHED,
     ]
     .contains(&name)
+        || crate::embed::cache::FILES.contains(&name)
         || is_set_aside(name)
-        // The cache of vectors, its record of uses and their temporaries.
-        || name.starts_with(crate::embed::cache::FILE)
 }
 
 /// Is this name a store set aside as unusable?
