@@ -19,6 +19,8 @@ color_embeddings = ""                # optional vectors of the colour names, for
 media = "media"                      # where the attachments' relative paths start
 output = "site"                      # where the site is written
 cache = ".verso-cache"               # verso's cache: keep it between builds (and in CI)
+remote_cache = ""                    # a cache shared by machines, behind the local one: "" = none,
+                                     # "s3://bucket/prefix" or "redis://host:6379/prefix"
 templates = ""                       # a folder of *.hbs files overriding the built-in templates
 
 [pages]
@@ -82,6 +84,7 @@ pub struct RawConfig {
     pub media: String,
     pub output: String,
     pub cache: String,
+    pub remote_cache: String,
     pub templates: String,
     pub pages: Pages,
     pub wordcloud: WordCloud,
@@ -103,6 +106,7 @@ impl Default for RawConfig {
             media: "media".into(),
             output: "site".into(),
             cache: ".verso-cache".into(),
+            remote_cache: String::new(),
             templates: String::new(),
             pages: Pages::default(),
             wordcloud: WordCloud::default(),
@@ -429,6 +433,8 @@ pub struct Config {
     pub media: PathBuf,
     pub output: PathBuf,
     pub cache: PathBuf,
+    /// `remote_cache`: a shared cache behind the local one (a URL).
+    pub remote_cache: Option<String>,
     pub templates: Option<PathBuf>,
     pub poems_per_page: usize,
     pub pages_per_poem: usize,
@@ -465,6 +471,27 @@ fn range_error(file: &Path, key: &str, value: impl std::fmt::Display, want: &str
     )
     .hint(format!("set `{key}` to {want} in the configuration"))
     .into()
+}
+
+/// The remote cache's URL, when its scheme is one this verso can reach.
+fn remote_cache(file: &Path, url: &str) -> Result<Option<String>> {
+    if url.is_empty() {
+        return Ok(None);
+    }
+    let schemes = crate::engine::remote::SCHEMES;
+    let scheme = url.split_once("://").map(|(s, _)| s);
+    if scheme.is_some_and(|s| schemes.contains(&s)) {
+        return Ok(Some(url.to_string()));
+    }
+    Err(InputError::new(
+        Location::file(file).field("remote_cache"),
+        format!(
+            "{:?} is not a remote cache this verso can reach",
+            crate::engine::remote::shown(url)
+        ),
+    )
+    .hint("use s3://bucket/prefix (an S3-compatible store) or redis://host:port/prefix")
+    .into())
 }
 
 fn positive(file: &Path, key: &str, value: i64, max: i64) -> Result<usize> {
@@ -575,6 +602,7 @@ impl Config {
                 .cache
                 .clone()
                 .unwrap_or_else(|| resolve(&raw.cache)),
+            remote_cache: remote_cache(file, &raw.remote_cache)?,
             templates: optional(&raw.templates),
             poems_per_page: positive(file, "pages.poems_per_page", p.poems_per_page, 100_000)?,
             pages_per_poem: positive(file, "pages.pages_per_poem", p.pages_per_poem, 10_000)?,

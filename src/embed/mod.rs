@@ -17,6 +17,7 @@ mod local;
 mod server;
 
 use crate::config::{Config, ModelConfig, ModelSource};
+use crate::engine::remote::Remote;
 use crate::error::{Error, InputError, Location, Result};
 use crate::progress::Progress;
 use crate::vectors::Matrix;
@@ -84,6 +85,8 @@ pub struct Embedder {
     checkpoint: usize,
     /// Texts sent to the model by this process.
     embedded: AtomicUsize,
+    /// The shared remote cache, asked before the model.
+    remote: Option<Arc<Remote>>,
 }
 
 fn identity_of(
@@ -181,7 +184,44 @@ impl Embedder {
             cache: Mutex::new(None),
             checkpoint: config.checkpoint_interval,
             embedded: AtomicUsize::new(0),
+            remote: None,
         }))
+    }
+
+    /// Ask `remote` for vectors before the model, and send it new ones.
+    pub fn set_remote(&mut self, remote: Arc<Remote>) {
+        self.remote = Some(remote);
+    }
+
+    /// Take from the remote what it holds of `texts`' vectors (and of the
+    /// server's dimension, when not known here).
+    fn fetch_remote(&self, cache: &mut VectorCache, texts: &[&Text]) -> Result<()> {
+        let Some(remote) = &self.remote else {
+            return Ok(());
+        };
+        if !self.is_local() && cache.get(&self.dimension_key()).is_none() {
+            let found = remote.vectors(&[self.dimension_key()]);
+            for (key, vector) in found {
+                cache.put(key, vector)?;
+            }
+        }
+        let Some(dim) = self.known_dim(cache) else {
+            return Ok(());
+        };
+        let keys: Vec<[u8; 32]> = texts.iter().map(|t| self.key(dim, t.text)).collect();
+        for (key, vector) in remote.vectors(&keys) {
+            cache.put(key, vector)?;
+        }
+        Ok(())
+    }
+
+    /// The dimension in texts' keys: 0 for a local model (its files fix
+    /// it), a server's as first recorded.
+    fn known_dim(&self, cache: &VectorCache) -> Option<u32> {
+        match self.is_local() {
+            true => Some(0),
+            false => cache.get(&self.dimension_key()).map(|d| d[0] as u32),
+        }
     }
 
     /// The model's identity, for fingerprints.
@@ -250,20 +290,12 @@ impl Embedder {
             *guard = Some(VectorCache::open(&self.cache_dir, self.writable)?);
         }
         let cache = guard.as_mut().expect("opened");
-        let known_dim = |cache: &VectorCache| match self.is_local() {
-            true => Some(0),
-            false => cache.get(&self.dimension_key()).map(|d| d[0] as u32),
-        };
         // Each missing text once, longest first (batches of like lengths
         // pad least).
-        let mut missing: Vec<&Text> = Vec::new();
-        let mut seen = HashSet::new();
-        let dim = known_dim(cache);
-        for t in texts {
-            let cached = dim.is_some_and(|d| cache.get(&self.key(d, t.text)).is_some());
-            if !cached && seen.insert(t.text) {
-                missing.push(t);
-            }
+        let mut missing = self.missing(cache, texts.iter());
+        if !missing.is_empty() && self.remote.is_some() {
+            self.fetch_remote(cache, &missing)?;
+            missing = self.missing(cache, missing.into_iter());
         }
         missing.sort_by_key(|t| std::cmp::Reverse(t.text.len()));
         if !missing.is_empty() {
@@ -277,7 +309,9 @@ impl Embedder {
             cache.flush(true)?;
             result?;
         }
-        let dim = known_dim(cache).expect("known once anything was embedded");
+        let dim = self
+            .known_dim(cache)
+            .expect("known once anything was embedded");
         let keys: Vec<[u8; 32]> = texts.iter().map(|t| self.key(dim, t.text)).collect();
         let mut current = keys.clone();
         if !self.is_local() {
@@ -301,6 +335,22 @@ impl Embedder {
             data.extend(unit(row));
         }
         Ok(Matrix { dim: width, data })
+    }
+
+    /// The texts of `texts` that the cache lacks, each once.
+    fn missing<'t, 'a: 't>(
+        &self,
+        cache: &VectorCache,
+        texts: impl Iterator<Item = &'t Text<'a>>,
+    ) -> Vec<&'t Text<'a>> {
+        let dim = self.known_dim(cache);
+        let mut seen = HashSet::new();
+        texts
+            .filter(|t| {
+                let cached = dim.is_some_and(|d| cache.get(&self.key(d, t.text)).is_some());
+                !cached && seen.insert(t.text)
+            })
+            .collect()
     }
 
     /// Embed `missing` in batches, `in_flight` at once, recording each
@@ -403,6 +453,9 @@ impl Embedder {
                     known as u32
                 }
                 None => {
+                    if let Some(remote) = &self.remote {
+                        remote.put_vector(&self.dimension_key(), &[width as f32]);
+                    }
                     cache.put(self.dimension_key(), vec![width as f32])?;
                     width as u32
                 }
@@ -425,7 +478,11 @@ impl Embedder {
                 let message = format!("{} returned {bad}", model.describe());
                 return Err(about(EmbedError::Failed(message), t));
             }
-            cache.put(self.key(dim, t.text), v)?;
+            let key = self.key(dim, t.text);
+            if let Some(remote) = &self.remote {
+                remote.put_vector(&key, &v);
+            }
+            cache.put(key, v)?;
         }
         Ok(())
     }

@@ -15,6 +15,7 @@
 //! the store under their own hash, written once the store is open.
 
 use super::inputs::FileHash;
+use super::remote::Remote;
 use super::rule::{Code, Fingerprint, Rule, Trace};
 use super::store::Store;
 use crate::error::{Error, Result};
@@ -126,6 +127,11 @@ pub struct Memo {
     /// Serialised values not yet in the store.
     pending: Mutex<Vec<([u8; 32], Vec<u8>)>>,
     store: OnceLock<Store>,
+    /// The shared remote cache behind the store, if any.
+    remote: OnceLock<Arc<Remote>>,
+    /// Instances whose values this process computed and kept: their traces
+    /// go to the remote at the end.
+    kept_here: Mutex<Vec<String>>,
     events: Mutex<BTreeMap<Rule, RuleCounts>>,
 }
 
@@ -140,7 +146,39 @@ impl Memo {
             values: Default::default(),
             pending: Default::default(),
             store: OnceLock::new(),
+            remote: OnceLock::new(),
+            kept_here: Default::default(),
             events: Default::default(),
+        }
+    }
+
+    /// Put the remote cache behind the store.
+    pub fn set_remote(&self, remote: Arc<Remote>) {
+        let _ = self.remote.set(remote);
+    }
+
+    pub fn remote(&self) -> Option<&Arc<Remote>> {
+        self.remote.get()
+    }
+
+    /// A value computed here: kept, and sent to the remote.
+    fn keep_bytes(&self, instance: &str, hash: &blake3::Hash, bytes: Vec<u8>) {
+        if let Some(remote) = self.remote() {
+            remote.put_value(hash.as_bytes(), &bytes);
+            self.kept_here.lock().unwrap().push(instance.to_string());
+        }
+        self.pending.lock().unwrap().push((*hash.as_bytes(), bytes));
+    }
+
+    /// Send the traces of the values this process computed to the remote
+    /// (after their values: a trace there always has its value).
+    pub fn publish(&self) {
+        let Some(remote) = self.remote() else { return };
+        let current = self.current.lock().unwrap();
+        for instance in self.kept_here.lock().unwrap().iter() {
+            if let Some(trace) = current.get(instance) {
+                remote.put_trace(trace);
+            }
         }
     }
 
@@ -278,7 +316,7 @@ impl Memo {
             Keep::Store => {
                 let bytes = postcard::to_stdvec(&value).expect("values serialise");
                 let hash = blake3::hash(&bytes);
-                self.pending.lock().unwrap().push((*hash.as_bytes(), bytes));
+                self.keep_bytes(&fp.instance, &hash, bytes);
                 self.write_pending()?;
                 hash
             }
@@ -306,14 +344,41 @@ impl Memo {
     }
 
     /// A stored trace that `fp` may reuse: same key, and (once the store is
-    /// open) its value there.
+    /// open) its value there; else one the remote holds, with its value.
     fn reusable(&self, fp: &Fingerprint, key: &blake3::Hash) -> Option<Trace> {
-        let trace = self.stored_trace(&fp.instance)?;
-        let present = || {
-            self.store()
-                .is_none_or(|s| s.has_value(&blake3::Hash::from(trace.value)))
-        };
-        (!self.force && trace.key == *key.as_bytes() && present()).then(|| trace.clone())
+        if self.force {
+            return None;
+        }
+        let local = self.stored_trace(&fp.instance).filter(|trace| {
+            trace.key == *key.as_bytes()
+                && self
+                    .store()
+                    .is_none_or(|s| s.has_value(&blake3::Hash::from(trace.value)))
+        });
+        match local {
+            Some(trace) => Some(trace.clone()),
+            None => self.remote_trace(key),
+        }
+    }
+
+    /// The remote's trace for `key`, once its value is here too.
+    fn remote_trace(&self, key: &blake3::Hash) -> Option<Trace> {
+        let remote = self.remote()?;
+        let trace = remote.trace(key.as_bytes())?;
+        let value = blake3::Hash::from(trace.value);
+        let here = self.store().is_some_and(|s| s.has_value(&value))
+            || self
+                .pending
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|(h, _)| h == value.as_bytes());
+        if !here {
+            let bytes = remote.value(&trace.value)?;
+            self.pending.lock().unwrap().push((trace.value, bytes));
+            self.write_pending().ok()?;
+        }
+        Some(trace)
     }
 
     /// Many instances of one rule, the missing ones computed together
@@ -352,7 +417,7 @@ impl Memo {
                     let value = computed.next().expect("one value per missing instance");
                     let bytes = postcard::to_stdvec(&value).expect("values serialise");
                     let hash = blake3::hash(&bytes);
-                    self.pending.lock().unwrap().push((*hash.as_bytes(), bytes));
+                    self.keep_bytes(&fp.instance, &hash, bytes);
                     (fp.trace(key, hash), Some(Arc::new(value)))
                 }
             };

@@ -22,6 +22,7 @@ pub mod files;
 pub mod gc;
 pub mod inputs;
 pub mod memo;
+pub mod remote;
 pub mod rule;
 pub mod rules;
 pub mod status;
@@ -41,6 +42,7 @@ use crate::site::{entry, Family, Layout, MediaFiles, Site, Target};
 use inputs::Inputs;
 use memo::{Memo, MemoFile};
 use rayon::prelude::*;
+use remote::Remote;
 use rule::{Code, Fingerprint, Rule};
 use rules::{Context, WordData};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -143,11 +145,18 @@ impl<'p> Engine<'p> {
             true => MemoFile::default(),
         };
         let inputs = Inputs::new(stored.files.clone());
-        let embedder = Embedder::new(&config, &|p| inputs.hash(p), !read_only)?;
+        let mut embedder = Embedder::new(&config, &|p| inputs.hash(p), !read_only)?;
+        let memo = Memo::new(options.code.clone(), stored, options.force);
+        if let Some(remote) = open_remote(&config, read_only, progress) {
+            if let Some(embedder) = &mut embedder {
+                embedder.set_remote(Arc::clone(&remote));
+            }
+            memo.set_remote(remote);
+        }
         Ok(Engine {
             embedder,
             unfinished: config.cache.join(store::UNFINISHED).exists(),
-            memo: Memo::new(options.code.clone(), stored, options.force),
+            memo,
             inputs,
             progress,
             force: options.force,
@@ -390,9 +399,32 @@ impl<'p> Engine<'p> {
         if let Some(store) = self.memo.store() {
             store.flush()?;
         }
+        if let Some(remote) = self.memo.remote() {
+            self.memo.publish();
+            remote.finish();
+            for warning in remote.take_warnings() {
+                self.progress.warn(&warning);
+            }
+        }
         self.memo
             .file_after(completed, self.inputs.seen(), entries)
             .write(&self.config.cache)
+    }
+}
+
+/// The remote cache of the configuration, for a build (`status` reads
+/// only the local cache); one that cannot be set up is said once.
+fn open_remote(config: &Config, read_only: bool, progress: &Progress) -> Option<Arc<Remote>> {
+    let url = config.remote_cache.as_ref().filter(|_| !read_only)?;
+    match Remote::open(url) {
+        Ok(remote) => Some(Arc::new(remote)),
+        Err(e) => {
+            progress.warn(&format!(
+                "warning: the remote cache {} cannot be used ({e}); the build goes on with the local cache",
+                remote::shown(url)
+            ));
+            None
+        }
     }
 }
 
@@ -519,6 +551,10 @@ pub fn build(
         progress,
     );
     summary.embedded = engine.embedded();
+    if let Some(remote) = engine.memo.remote() {
+        summary.remote_read_bytes = remote.read_bytes.load(Ordering::Relaxed);
+        summary.remote_written_bytes = remote.written_bytes.load(Ordering::Relaxed);
+    }
     write_reports(&reports, &summary, &outcome.changes, &removed)?;
     summary.written_paths = outcome.changes;
     summary.removed_paths = removed;

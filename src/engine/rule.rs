@@ -72,6 +72,7 @@ pub const SHAPES_NO_OUTPUT: &[&str] = &[
     "src/engine/exec.rs",
     "src/engine/files.rs",
     "src/engine/gc.rs",
+    "src/engine/remote.rs",
     "src/engine/inputs.rs",
     "src/engine/sweep.rs",
     "src/engine/status.rs",

@@ -31,6 +31,9 @@ pub struct Summary {
     pub seconds: f64,
     /// Texts the model embedded (`[model]`; the rest came from its cache).
     pub embedded: usize,
+    /// Bytes read from and written to the remote cache.
+    pub remote_read_bytes: u64,
+    pub remote_written_bytes: u64,
     /// Output paths written and removed (what `--changes` lists).
     #[serde(skip)]
     pub written_paths: Vec<String>,
@@ -69,6 +72,8 @@ impl Summary {
             stages,
             seconds: progress.started.elapsed().as_secs_f64(),
             embedded: 0,
+            remote_read_bytes: 0,
+            remote_written_bytes: 0,
             written_paths: Vec::new(),
             removed_paths: Vec::new(),
         }

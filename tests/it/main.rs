@@ -9,6 +9,7 @@ mod inputs;
 mod interrupt;
 mod kernels;
 mod newcomer;
+mod remote;
 mod serve;
 mod servers;
 mod site;

@@ -1,0 +1,362 @@
+//! The shared remote cache (`remote_cache`), against a REAL Redis server
+//! (the Debian package redis-server) that each test starts on loopback:
+//! two cache folders sharing one remote, where the second machine's first
+//! build computes no kept derived value and embeds no text; and faults (a
+//! remote that dies mid-build, a corrupted entry, an entry copied under
+//! another name, an unreachable address), each ending with a correct site.
+
+use crate::common::*;
+use serde_json::Value;
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+static FETCH: Mutex<()> = Mutex::new(());
+
+fn redis_binary() -> PathBuf {
+    let _one_at_a_time = FETCH.lock().unwrap_or_else(|e| e.into_inner());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let status = Command::new("bash")
+        .arg(root.join("scripts/fetch-test-servers.sh"))
+        .status()
+        .expect("bash runs");
+    assert!(status.success(), "scripts/fetch-test-servers.sh failed");
+    ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from("redis-server"))
+}
+
+/// A Redis server on a free loopback port, stopped when dropped.
+struct Redis {
+    child: Child,
+    port: u16,
+}
+
+impl Redis {
+    fn start() -> Redis {
+        let binary = redis_binary();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(binary)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no", "--maxclients", "64"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server starts");
+        let start = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "redis-server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Redis { child, port }
+    }
+
+    fn url(&self, prefix: &str) -> String {
+        format!("redis://127.0.0.1:{}/{prefix}", self.port)
+    }
+
+    /// A command through redis-cli's protocol, by hand (no client crate).
+    fn command(&self, args: &[&[u8]]) -> Vec<u8> {
+        use std::io::{Read, Write};
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        let mut request = format!("*{}\r\n", args.len()).into_bytes();
+        for arg in args {
+            request.extend(format!("${}\r\n", arg.len()).bytes());
+            request.extend_from_slice(arg);
+            request.extend_from_slice(b"\r\n");
+        }
+        stream.write_all(&request).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut reply = Vec::new();
+        let mut buf = [0u8; 65536];
+        loop {
+            let n = stream.read(&mut buf).unwrap();
+            reply.extend_from_slice(&buf[..n]);
+            if n == 0 || complete(&reply) {
+                return reply;
+            }
+        }
+    }
+
+    fn keys(&self, pattern: &str) -> Vec<String> {
+        let reply =
+            String::from_utf8_lossy(&self.command(&[b"KEYS", pattern.as_bytes()])).to_string();
+        reply
+            .split("\r\n")
+            .skip(1)
+            .filter(|l| !l.starts_with('$') && !l.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn get(&self, key: &str) -> Vec<u8> {
+        let reply = self.command(&[b"GET", key.as_bytes()]);
+        let header_end = reply.windows(2).position(|w| w == b"\r\n").unwrap();
+        reply[header_end + 2..reply.len() - 2].to_vec()
+    }
+
+    fn set(&self, key: &str, value: &[u8]) {
+        let reply = self.command(&[b"SET", key.as_bytes(), value]);
+        assert_eq!(reply, b"+OK\r\n");
+    }
+}
+
+/// Has a RESP reply (a bulk string or an array of them) fully arrived?
+fn complete(reply: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(reply);
+    match reply.first() {
+        Some(b'$') => {
+            let (head, _) = text.split_once("\r\n").unwrap_or((&text, ""));
+            let n: i64 = head[1..].parse().unwrap_or(0);
+            n < 0 || reply.len() >= head.len() + 2 + n as usize + 2
+        }
+        Some(b'*') => {
+            let (head, _) = text.split_once("\r\n").unwrap_or((&text, ""));
+            let n: usize = head[1..].parse().unwrap_or(0);
+            text.matches("\r\n").count() > 2 * n
+        }
+        Some(_) => text.ends_with("\r\n"),
+        None => false,
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Rules whose values are kept (the store and the remote hold them).
+fn kept_rules_computed(summary: &Value) -> u64 {
+    [
+        "vectors",
+        "word embeddings",
+        "neighbours",
+        "word vector",
+        "colours",
+        "word page",
+    ]
+    .iter()
+    .map(|r| summary["rules"][r]["computed"].as_u64().unwrap_or(0))
+    .sum()
+}
+
+/// A collection with the stand-in embedding server and `remote_cache`.
+fn machine(d: &Path, url: &str, model_url: &str) {
+    collection(d, 40, 8, 7, "");
+    std::fs::write(
+        d.join("verso.toml"),
+        format!("remote_cache = \"{url}\"\n\n[model]\nserver = \"ollama\"\nurl = \"{model_url}\"\nname = \"stand-in\"\n"),
+    )
+    .unwrap();
+}
+
+/// Two machines, their own cache folders, one remote at `url`: the second
+/// machine's first build computes no kept value and embeds no text, and an
+/// edit made on one reaches the other.
+fn two_machines_share(url: &str, entries_written: impl Fn() -> usize) {
+    let model = crate::servers::stand_in_url(16);
+    let dir = temp();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    machine(&a, url, &model);
+    let first = build_summary(&a, &[]);
+    assert!(kept_rules_computed(&first) > 0);
+    assert!(first["embedded"].as_u64().unwrap() > 40);
+    assert!(
+        first["remote_written_bytes"].as_u64().unwrap() > 0,
+        "{first}"
+    );
+    assert!(entries_written() > 0);
+
+    // Another machine: the same inputs, its own empty cache folder.
+    copy_dir(&a, &b);
+    std::fs::remove_dir_all(b.join("site")).unwrap();
+    std::fs::remove_dir_all(b.join(".verso-cache")).unwrap();
+    let second = build_summary(&b, &[]);
+    assert_eq!(kept_rules_computed(&second), 0, "{second}");
+    assert_eq!(second["embedded"], 0, "{second}");
+    assert!(second["remote_read_bytes"].as_u64().unwrap() > 0);
+    assert_same_tree(&a.join("site"), &b.join("site"));
+
+    // An edit made on the second machine reaches the first through the
+    // remote: one text embedded once in all.
+    for m in [&a, &b] {
+        edit_poems(m, |p| {
+            p[5]["content"] = serde_json::json!("a gull over the harbour")
+        });
+    }
+    assert_eq!(build_summary(&b, &[])["embedded"], 1);
+    assert_eq!(build_summary(&a, &[])["embedded"], 0);
+    assert_same_tree(&a.join("site"), &b.join("site"));
+    assert_matches_clean_build(&a);
+}
+
+#[test]
+fn a_second_machine_computes_and_embeds_nothing_the_first_made() {
+    let redis = Redis::start();
+    two_machines_share(&redis.url("shared"), || redis.keys("*shared/t/*").len());
+}
+
+/// The same against an S3-compatible store: s3s-fs ("an experimental S3
+/// server based on file system", Apache-2.0, crates.io), started here on
+/// loopback with its own keys. Ignored by default: building it takes about
+/// ten minutes. Run with `VERSO_S3S_FS=path/to/s3s-fs cargo test --release
+/// -- --ignored s3`; `cargo install s3s-fs@0.14.1 --features binary` builds it.
+#[test]
+#[ignore]
+fn two_machines_share_an_s3_compatible_store() {
+    let binary = std::env::var("VERSO_S3S_FS").unwrap_or_else(|_| "s3s-fs".into());
+    let root = temp();
+    std::fs::create_dir(root.path().join("verso")).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = Command::new(&binary)
+        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--access-key", "AKVERSOTEST", "--secret-key", "SKVERSOTEST"])
+        .arg(root.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{binary} starts: {e}"));
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "s3s-fs did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The keys in the URL's options (never printed), for this test alone.
+    let url = format!(
+        "s3://verso/site-cache?endpoint=http://127.0.0.1:{port}&region=us-east-1&access_key_id=AKVERSOTEST&secret_access_key=SKVERSOTEST"
+    );
+    let objects = || std::fs::read_dir(root.path()).unwrap().count();
+    two_machines_share(&url, objects);
+    let _ = server.kill();
+    let _ = server.wait();
+}
+
+#[test]
+fn damaged_and_foreign_entries_are_ignored_and_the_site_is_right() {
+    let redis = Redis::start();
+    let model = crate::servers::stand_in_url(16);
+    let dir = temp();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    machine(&a, &redis.url("p"), &model);
+    build(&a);
+    let values = redis.keys("*p/v/*");
+    let traces = redis.keys("*p/t/*");
+    assert!(values.len() >= 2 && traces.len() >= 2);
+    // One value damaged in place; one trace replaced by another's (an
+    // entry copied under a name not its own).
+    let mut damaged = redis.get(&values[0]);
+    let last = damaged.len() - 1;
+    damaged[last] ^= 0x55;
+    redis.set(&values[0], &damaged);
+    let other = redis.get(&traces[1]);
+    redis.set(&traces[0], &other);
+
+    copy_dir(&a, &b);
+    std::fs::remove_dir_all(b.join("site")).unwrap();
+    std::fs::remove_dir_all(b.join(".verso-cache")).unwrap();
+    let r = build_expect(&b, &[], 0);
+    assert!(
+        r.stderr.contains("holds a damaged or foreign entry"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        r.stderr.matches("damaged or foreign").count(),
+        1,
+        "said once"
+    );
+    assert_same_tree(&a.join("site"), &b.join("site"));
+}
+
+#[test]
+fn an_unreachable_or_dying_remote_leaves_the_local_cache_and_a_right_site() {
+    let model = crate::servers::stand_in_url(16);
+    let dir = temp();
+    // Nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let a = dir.path().join("a");
+    machine(&a, &format!("redis://:hunter2@127.0.0.1:{port}/x"), &model);
+    let r = build_expect(&a, &[], 0);
+    assert_eq!(
+        r.stderr.matches("did not answer").count(),
+        1,
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !r.all().contains("hunter2"),
+        "a password is never printed: {}",
+        r.all()
+    );
+    assert_matches_clean_build(&a);
+    // The local cache works as ever: a no-op computes nothing.
+    let again = build_summary(&a, &[]);
+    assert_eq!(total(&again, "written"), 0);
+
+    // A remote that dies while a build runs.
+    let redis = Redis::start();
+    let b = dir.path().join("b");
+    machine(&b, &redis.url("d"), &model);
+    build(&b);
+    let c = dir.path().join("c");
+    copy_dir(&b, &c);
+    std::fs::remove_dir_all(c.join("site")).unwrap();
+    std::fs::remove_dir_all(c.join(".verso-cache")).unwrap();
+    edit_poems(&c, |p| {
+        p[2]["content"] = serde_json::json!("the lamp and the moth")
+    });
+    let child = verso()
+        .args(["build", p(&c), "--progress", "plain"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    drop(redis);
+    let out = finish(child.wait_with_output().unwrap());
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_matches_clean_build(&c);
+}
+
+#[test]
+fn a_remote_this_verso_cannot_reach_is_bad_input() {
+    let d = temp();
+    collection(
+        d.path(),
+        10,
+        8,
+        3,
+        "remote_cache = \"ftp://user:hunter2@host/x\"\n",
+    );
+    let r = build_expect(d.path(), &[], 2);
+    assert!(r.stderr.contains("verso.toml"), "{}", r.stderr);
+    assert!(r.stderr.contains("remote_cache"), "{}", r.stderr);
+    assert!(r.stderr.contains("ftp://host/x"), "{}", r.stderr);
+    assert!(!r.all().contains("hunter2"), "{}", r.all());
+    assert!(!d.path().join("site").exists() && !d.path().join(".verso-cache").exists());
+}
