@@ -207,8 +207,11 @@ impl<'p> Engine<'p> {
         for (name, _) in crate::render::BUILT_IN {
             fp = fp.input(format!("template {name}"), *renderer.template_hash(name));
         }
+        // By name within the collection: a copy of the collection (a fresh
+        // clone with its cache restored) must check its own files.
         for (path, hash) in files {
-            fp = fp.input(format!("file {path}"), *hash);
+            let name = rules::file_name(&self.config, Path::new(path));
+            fp = fp.input(format!("file {name}"), *hash);
         }
         fp
     }
@@ -228,9 +231,10 @@ impl<'p> Engine<'p> {
         }
         let mut files = BTreeMap::new();
         for (name, _, _) in &root.fields {
-            if let Some(path) = name.strip_prefix("file ") {
-                match self.inputs.hash(Path::new(path)) {
-                    Ok(hash) => files.insert(path.to_string(), hash),
+            if let Some(name) = name.strip_prefix("file ") {
+                let path = self.config.root.join(name);
+                match self.inputs.hash(&path) {
+                    Ok(hash) => files.insert(path.to_string_lossy().into_owned(), hash),
                     Err(_) => return Ok(None),
                 };
             }

@@ -267,3 +267,33 @@ fn the_example_workflow_keeps_the_deployed_site_equal_to_a_clean_build() {
     ci_run(&d, &saved, &deployed, false);
     check("third");
 }
+
+#[test]
+fn a_copy_with_the_cache_checks_its_own_inputs_not_the_originals() {
+    // The original stays beside the copy, unchanged: the copy's no-op
+    // check must hash the copy's files (it once hashed the paths the
+    // original's build had read, found them unchanged, and wrote nothing).
+    let dir = temp();
+    let (d, e) = (dir.path().join("d"), dir.path().join("e"));
+    collection_with_everything(&d, 30, 64);
+    build(&d);
+    fresh_clone_with_cache(&d, &e);
+    edit_poems(&e, |p| {
+        p[6]["content"] = json!("an edit made in the copy alone")
+    });
+    let delta = dir.path().join("delta");
+    let r = build_expect(
+        &e,
+        &["--delta", p(&delta), "--changes", p(&e.join("changes.txt"))],
+        0,
+    );
+    assert!(!lines(&e.join("changes.txt")).is_empty(), "{}", r.stdout);
+    let clean = clean_build_of(&e, "clean");
+    let site = tree(&clean.path().join("clean/site"));
+    for (path, bytes) in tree(&delta) {
+        assert_eq!(site[&path], bytes, "{path}");
+    }
+    // Without --delta, the copy's site is its own inputs' site.
+    build(&e);
+    assert_matches_clean_build(&e);
+}
