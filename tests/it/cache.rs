@@ -15,7 +15,8 @@ fn fresh_clone_with_cache(from: &Path, to: &Path) {
     std::fs::remove_dir_all(to.join("site")).unwrap();
 }
 
-fn computed_kept_rules(summary: &Value) -> u64 {
+/// Rules whose values are kept (the store, and a remote, hold them).
+pub fn computed_kept_rules(summary: &Value) -> u64 {
     [
         "vectors",
         "word embeddings",

@@ -6,7 +6,6 @@
 //! another name, an unreachable address), each ending with a correct site.
 
 use crate::common::*;
-use serde_json::Value;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -14,6 +13,27 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 static FETCH: Mutex<()> = Mutex::new(());
+
+/// A loopback port nothing listens on (yet).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Wait until a server started by a test accepts connections on `port`.
+fn wait_for(port: u16, server: &str) {
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{server} did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
 
 fn redis_binary() -> PathBuf {
     let _one_at_a_time = FETCH.lock().unwrap_or_else(|e| e.into_inner());
@@ -39,25 +59,14 @@ struct Redis {
 impl Redis {
     fn start() -> Redis {
         let binary = redis_binary();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let child = Command::new(binary)
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no", "--maxclients", "64"])
             .stdout(Stdio::null())
             .spawn()
             .expect("redis-server starts");
-        let start = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "redis-server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_for(port, "redis-server");
         Redis { child, port }
     }
 
@@ -139,21 +148,6 @@ impl Drop for Redis {
     }
 }
 
-/// Rules whose values are kept (the store and the remote hold them).
-fn kept_rules_computed(summary: &Value) -> u64 {
-    [
-        "vectors",
-        "word embeddings",
-        "neighbours",
-        "word vector",
-        "colours",
-        "word page",
-    ]
-    .iter()
-    .map(|r| summary["rules"][r]["computed"].as_u64().unwrap_or(0))
-    .sum()
-}
-
 /// A collection with the stand-in embedding server and `remote_cache`.
 fn machine(d: &Path, url: &str, model_url: &str) {
     collection(d, 40, 8, 7, "");
@@ -173,7 +167,7 @@ fn two_machines_share(url: &str, entries_written: impl Fn() -> usize) {
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     machine(&a, url, &model);
     let first = build_summary(&a, &[]);
-    assert!(kept_rules_computed(&first) > 0);
+    assert!(crate::cache::computed_kept_rules(&first) > 0);
     assert!(first["embedded"].as_u64().unwrap() > 40);
     assert!(
         first["remote_written_bytes"].as_u64().unwrap() > 0,
@@ -186,7 +180,7 @@ fn two_machines_share(url: &str, entries_written: impl Fn() -> usize) {
     std::fs::remove_dir_all(b.join("site")).unwrap();
     std::fs::remove_dir_all(b.join(".verso-cache")).unwrap();
     let second = build_summary(&b, &[]);
-    assert_eq!(kept_rules_computed(&second), 0, "{second}");
+    assert_eq!(crate::cache::computed_kept_rules(&second), 0, "{second}");
     assert_eq!(second["embedded"], 0, "{second}");
     assert!(second["remote_read_bytes"].as_u64().unwrap() > 0);
     assert_same_tree(&a.join("site"), &b.join("site"));
@@ -221,11 +215,7 @@ fn two_machines_share_an_s3_compatible_store() {
     let binary = std::env::var("VERSO_S3S_FS").unwrap_or_else(|_| "s3s-fs".into());
     let root = temp();
     std::fs::create_dir(root.path().join("verso")).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let mut server = Command::new(&binary)
         .args(["--host", "127.0.0.1", "--port", &port.to_string()])
         .args(["--access-key", "AKVERSOTEST", "--secret-key", "SKVERSOTEST"])
@@ -234,14 +224,7 @@ fn two_machines_share_an_s3_compatible_store() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("{binary} starts: {e}"));
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "s3s-fs did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for(port, "s3s-fs");
     // The keys in the URL's options (never printed), for this test alone.
     let url = format!(
         "s3://verso/site-cache?endpoint=http://127.0.0.1:{port}&region=us-east-1&access_key_id=AKVERSOTEST&secret_access_key=SKVERSOTEST"
@@ -294,11 +277,7 @@ fn an_unreachable_or_dying_remote_leaves_the_local_cache_and_a_right_site() {
     let model = crate::servers::stand_in_url(16);
     let dir = temp();
     // Nothing listens there.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let a = dir.path().join("a");
     machine(&a, &format!("redis://:hunter2@127.0.0.1:{port}/x"), &model);
     let r = build_expect(&a, &[], 0);
