@@ -346,39 +346,79 @@ impl Memo {
     /// A stored trace that `fp` may reuse: same key, and (once the store is
     /// open) its value there; else one the remote holds, with its value.
     fn reusable(&self, fp: &Fingerprint, key: &blake3::Hash) -> Option<Trace> {
-        if self.force {
-            return None;
-        }
-        let local = self.stored_trace(&fp.instance).filter(|trace| {
-            trace.key == *key.as_bytes()
-                && self
-                    .store()
-                    .is_none_or(|s| s.has_value(&blake3::Hash::from(trace.value)))
-        });
-        match local {
-            Some(trace) => Some(trace.clone()),
-            None => self.remote_trace(key),
-        }
+        self.reusable_many(std::slice::from_ref(fp), std::slice::from_ref(key))
+            .pop()
+            .flatten()
     }
 
-    /// The remote's trace for `key`, once its value is here too.
-    fn remote_trace(&self, key: &blake3::Hash) -> Option<Trace> {
-        let remote = self.remote()?;
-        let trace = remote.trace(key.as_bytes())?;
-        let value = blake3::Hash::from(trace.value);
-        let here = self.store().is_some_and(|s| s.has_value(&value))
-            || self
-                .pending
-                .lock()
-                .unwrap()
-                .iter()
-                .any(|(h, _)| h == value.as_bytes());
-        if !here {
-            let bytes = remote.value(&trace.value)?;
-            self.pending.lock().unwrap().push((trace.value, bytes));
-            self.write_pending().ok()?;
+    /// `reusable` for many instances: the remote is asked once for all the
+    /// local misses (several requests in flight), not once per instance,
+    /// which a distant remote would make a round trip each.
+    fn reusable_many(&self, fps: &[Fingerprint], keys: &[blake3::Hash]) -> Vec<Option<Trace>> {
+        if self.force {
+            return vec![None; fps.len()];
         }
-        Some(trace)
+        let mut found: Vec<Option<Trace>> = fps
+            .iter()
+            .zip(keys)
+            .map(|(fp, key)| {
+                self.stored_trace(&fp.instance)
+                    .filter(|trace| {
+                        trace.key == *key.as_bytes()
+                            && self
+                                .store()
+                                .is_none_or(|s| s.has_value(&blake3::Hash::from(trace.value)))
+                    })
+                    .cloned()
+            })
+            .collect();
+        let misses: Vec<usize> = (0..fps.len()).filter(|&i| found[i].is_none()).collect();
+        if !misses.is_empty() {
+            let asked: Vec<[u8; 32]> = misses.iter().map(|&i| *keys[i].as_bytes()).collect();
+            for (i, trace) in misses.into_iter().zip(self.remote_traces(&asked)) {
+                found[i] = trace;
+            }
+        }
+        found
+    }
+
+    /// The remote's traces for `keys`, each once its value is here too.
+    fn remote_traces(&self, keys: &[[u8; 32]]) -> Vec<Option<Trace>> {
+        let Some(remote) = self.remote() else {
+            return vec![None; keys.len()];
+        };
+        let mut traces = remote.traces(keys);
+        let here = |value: &[u8; 32]| {
+            self.store()
+                .is_some_and(|s| s.has_value(&blake3::Hash::from(*value)))
+                || self.pending.lock().unwrap().iter().any(|(h, _)| h == value)
+        };
+        let mut wanted: Vec<[u8; 32]> = traces
+            .iter()
+            .flatten()
+            .map(|t| t.value)
+            .filter(|v| !here(v))
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let mut absent = HashSet::new();
+        for (value, bytes) in wanted.iter().zip(remote.values(&wanted)) {
+            match bytes {
+                Some(bytes) => self.pending.lock().unwrap().push((*value, bytes)),
+                None => {
+                    absent.insert(*value);
+                }
+            }
+        }
+        for trace in &mut traces {
+            if trace.as_ref().is_some_and(|t| absent.contains(&t.value)) {
+                *trace = None;
+            }
+        }
+        if self.write_pending().is_err() {
+            return vec![None; keys.len()];
+        }
+        traces
     }
 
     /// Many instances of one rule, the missing ones computed together
@@ -392,11 +432,7 @@ impl Memo {
         T: Serialize + DeserializeOwned + Send + Sync + 'static,
     {
         let keys: Vec<blake3::Hash> = fps.iter().map(Fingerprint::key).collect();
-        let reused: Vec<Option<Trace>> = fps
-            .iter()
-            .zip(&keys)
-            .map(|(fp, key)| self.reusable(fp, key))
-            .collect();
+        let reused = self.reusable_many(&fps, &keys);
         let missing: Vec<usize> = (0..fps.len()).filter(|&i| reused[i].is_none()).collect();
         let mut computed = if missing.is_empty() {
             Vec::new()

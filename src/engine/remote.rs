@@ -94,6 +94,17 @@ fn unframe(name: &str, bytes: &[u8]) -> Option<Vec<u8>> {
     (blake3::hash(payload).as_bytes()[..] == *hash).then(|| payload.to_vec())
 }
 
+/// Redis serves one operation per pooled connection, 10 by default: the
+/// pool is sized for the reads in flight, unless the URL says otherwise.
+fn pool_size(url: &str) -> Vec<(&'static str, String)> {
+    let option = "connection_pool_max_size";
+    if url.starts_with("redis") && !url.contains(option) {
+        vec![(option, READS_IN_FLIGHT.to_string())]
+    } else {
+        Vec::new()
+    }
+}
+
 impl Remote {
     /// Connect lazily to `url`: nothing is sent before the first read.
     pub fn open(url: &str) -> Result<Remote, String> {
@@ -105,11 +116,13 @@ impl Remote {
             .map_err(|e| e.to_string())?;
         let operator = {
             let _entered = runtime.enter();
-            Operator::from_uri(url).map_err(|e| e.to_string())?.layer(
-                TimeoutLayer::new()
-                    .with_timeout(TIMEOUT)
-                    .with_io_timeout(TIMEOUT),
-            )
+            Operator::from_uri((url, pool_size(url)))
+                .map_err(|e| e.to_string())?
+                .layer(
+                    TimeoutLayer::new()
+                        .with_timeout(TIMEOUT)
+                        .with_io_timeout(TIMEOUT),
+                )
         };
         let (send, receive) = sync_channel(QUEUE);
         let written = Arc::new(AtomicU64::new(0));
@@ -157,13 +170,6 @@ impl Remote {
                 self.shown
             ));
         }
-    }
-
-    /// Read one entry's payload; `None` when absent, unusable or down.
-    fn read(&self, name: &str) -> Option<Vec<u8>> {
-        self.read_many(std::slice::from_ref(&name.to_string()))
-            .pop()
-            .flatten()
     }
 
     /// Read entries, several in flight at once.
@@ -214,35 +220,47 @@ impl Remote {
         }
     }
 
-    /// A derived value's bytes, checked against its hash.
-    pub fn value(&self, hash: &[u8; 32]) -> Option<Vec<u8>> {
-        let name = value_name(hash);
-        let bytes = self.read(&name)?;
-        if blake3::hash(&bytes).as_bytes() != hash {
-            self.bad_entry(&name);
-            return None;
-        }
-        Some(bytes)
+    /// Derived values' bytes by their hashes, each checked against its hash.
+    pub fn values(&self, hashes: &[[u8; 32]]) -> Vec<Option<Vec<u8>>> {
+        let names: Vec<String> = hashes.iter().map(value_name).collect();
+        let payloads = self.read_many(&names);
+        (names.iter().zip(hashes).zip(payloads))
+            .map(|((name, hash), payload)| {
+                let bytes = payload?;
+                if blake3::hash(&bytes).as_bytes() != hash {
+                    self.bad_entry(name);
+                    return None;
+                }
+                Some(bytes)
+            })
+            .collect()
     }
 
     pub fn put_value(&self, hash: &[u8; 32], bytes: &[u8]) {
         self.write(value_name(hash), bytes);
     }
 
-    /// The trace of the instance whose key is `key`.
-    pub fn trace(&self, key: &[u8; 32]) -> Option<Trace> {
-        let name = format!("t/{}", blake3::Hash::from(*key).to_hex());
-        let trace: Trace = postcard::from_bytes(&self.read(&name)?).ok()?;
-        if trace.key != *key {
-            self.bad_entry(&name);
-            return None;
-        }
-        Some(trace)
+    /// The traces of the instances whose keys are `keys`.
+    pub fn traces(&self, keys: &[[u8; 32]]) -> Vec<Option<Trace>> {
+        let names: Vec<String> = keys.iter().map(trace_name).collect();
+        let payloads = self.read_many(&names);
+        (names.iter().zip(keys).zip(payloads))
+            .map(|((name, key), payload)| {
+                let trace: Trace = postcard::from_bytes(&payload?).ok()?;
+                if trace.key != *key {
+                    self.bad_entry(name);
+                    return None;
+                }
+                Some(trace)
+            })
+            .collect()
     }
 
     pub fn put_trace(&self, trace: &Trace) {
-        let name = format!("t/{}", blake3::Hash::from(trace.key).to_hex());
-        self.write(name, &postcard::to_stdvec(trace).expect("traces serialise"));
+        self.write(
+            trace_name(&trace.key),
+            &postcard::to_stdvec(trace).expect("traces serialise"),
+        );
     }
 
     /// The vectors of `keys` that the remote holds.
@@ -293,6 +311,10 @@ impl Remote {
 
 fn value_name(hash: &[u8; 32]) -> String {
     format!("v/{}", blake3::Hash::from(*hash).to_hex())
+}
+
+fn trace_name(key: &[u8; 32]) -> String {
+    format!("t/{}", blake3::Hash::from(*key).to_hex())
 }
 
 fn vector_name(key: &[u8; 32]) -> String {
