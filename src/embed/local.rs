@@ -106,6 +106,7 @@ impl LocalModel {
             unsafe { VarBuilder::from_mmaped_safetensors(&[&weights], DType::F32, &Device::Cpu) }
                 .map_err(|e| EmbedError::model(&weights, e))?;
         let model = BertModel::load(vb, &config).map_err(|e| EmbedError::model(&weights, e))?;
+        keep_freed_memory();
         Ok(LocalModel {
             folder: folder.to_path_buf(),
             model,
@@ -162,6 +163,21 @@ impl LocalModel {
         pooled.to_vec2()
     }
 }
+
+/// candle allocates every intermediate tensor anew, tens of megabytes each;
+/// glibc maps large blocks fresh and unmaps them on free, so every forward
+/// pass faulted in and zeroed its memory again. Keep freed blocks for reuse.
+#[cfg(target_os = "linux")]
+fn keep_freed_memory() {
+    // SAFETY: mallopt only changes the allocator's thresholds.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 512 << 20);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn keep_freed_memory() {}
 
 impl Model for LocalModel {
     fn describe(&self) -> String {
