@@ -65,9 +65,6 @@ pub(crate) fn load_config(common: &CommonArgs, threads: Option<usize>) -> Result
 
 pub(crate) fn thread_pool(threads: usize) {
     if threads > 0 {
-        // The local model's matrix products (candle) size their own
-        // parallelism from this variable, rayon's own.
-        std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
         // Only fails when a pool exists already (tests calling run twice).
         let _ = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)

@@ -1,15 +1,13 @@
-//! A sentence-transformers folder run in-process with candle (BERT family):
-//! the `tokenizers` tokenizer truncated at the folder's `max_seq_length`,
-//! the pooling of `1_Pooling/config.json` (mean, CLS or max), and the
-//! normalisation `modules.json` lists.
+//! A sentence-transformers folder run in-process (BERT family, through
+//! `bert`): the `tokenizers` tokenizer truncated at the folder's
+//! `max_seq_length`, the pooling of `1_Pooling/config.json` (mean, CLS or
+//! max), and the normalisation `modules.json` lists.
 
+use super::bert::{Bert, Config as BertConfig, Tokens};
 use super::{EmbedError, Model};
-use candle_core::{DType, Device, Tensor};
-use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config as BertConfig};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
-use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+use tokenizers::{Tokenizer, TruncationParams};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Pooling {
@@ -20,7 +18,7 @@ enum Pooling {
 
 pub struct LocalModel {
     folder: PathBuf,
-    model: BertModel,
+    model: Bert,
     tokenizer: Tokenizer,
     pooling: Pooling,
     normalise: bool,
@@ -96,17 +94,10 @@ impl LocalModel {
                 ..Default::default()
             }))
             .map_err(|e| EmbedError::model(&tokenizer_path, e))?;
-        tokenizer.with_padding(Some(PaddingParams {
-            strategy: PaddingStrategy::BatchLongest,
-            ..Default::default()
-        }));
+        // Texts are not padded: the encoder takes each at its own length.
+        tokenizer.with_padding(None);
         let weights = folder.join("model.safetensors");
-        // SAFETY: the weights are mapped read-only; verso does not write them.
-        let vb =
-            unsafe { VarBuilder::from_mmaped_safetensors(&[&weights], DType::F32, &Device::Cpu) }
-                .map_err(|e| EmbedError::model(&weights, e))?;
-        let model = BertModel::load(vb, &config).map_err(|e| EmbedError::model(&weights, e))?;
-        keep_freed_memory();
+        let model = Bert::load(&weights, &config).map_err(|e| EmbedError::model(&weights, e))?;
         Ok(LocalModel {
             folder: folder.to_path_buf(),
             model,
@@ -117,67 +108,47 @@ impl LocalModel {
         })
     }
 
-    fn run(&self, texts: &[&str]) -> candle_core::Result<Vec<Vec<f32>>> {
+    fn run(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, String> {
         let encodings = self
             .tokenizer
             .encode_batch(texts.to_vec(), true)
-            .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
-        let rows = encodings.len();
-        let len = encodings.first().map_or(0, |e| e.get_ids().len());
-        let flat = |f: &dyn Fn(&tokenizers::Encoding) -> &[u32]| -> Vec<u32> {
-            encodings
-                .iter()
-                .flat_map(|e| f(e).iter().copied())
-                .collect()
-        };
-        let device = Device::Cpu;
-        let ids = Tensor::from_vec(flat(&|e| e.get_ids()), (rows, len), &device)?;
-        let types = Tensor::from_vec(flat(&|e| e.get_type_ids()), (rows, len), &device)?;
-        let mask = Tensor::from_vec(flat(&|e| e.get_attention_mask()), (rows, len), &device)?;
-        let hidden = self.model.forward(&ids, &types, Some(&mask))?;
-        let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
-        let pooled = match self.pooling {
-            Pooling::Mean => {
-                let sum = hidden.broadcast_mul(&mask)?.sum(1)?;
-                let count = mask.sum(1)?.clamp(1e-9, f64::MAX)?;
-                sum.broadcast_div(&count)?
+            .map_err(|e| e.to_string())?;
+        let tokens: Vec<Tokens> = encodings
+            .iter()
+            .map(|e| Tokens {
+                ids: e.get_ids(),
+                types: e.get_type_ids(),
+            })
+            .collect();
+        let width = self.model.hidden();
+        self.model.forward(&tokens, |rows| {
+            let mut pooled = match self.pooling {
+                Pooling::Mean => {
+                    let mut sum = vec![0.0f32; width];
+                    for row in rows.chunks_exact(width) {
+                        sum.iter_mut().zip(row).for_each(|(s, v)| *s += v);
+                    }
+                    let count = (rows.len() / width).max(1) as f32;
+                    sum.iter_mut().for_each(|s| *s /= count);
+                    sum
+                }
+                Pooling::Cls => rows.get(..width).map_or(vec![0.0; width], <[f32]>::to_vec),
+                Pooling::Max => {
+                    rows.chunks_exact(width)
+                        .fold(vec![f32::NEG_INFINITY; width], |mut max, row| {
+                            max.iter_mut().zip(row).for_each(|(m, v)| *m = m.max(*v));
+                            max
+                        })
+                }
+            };
+            if self.normalise {
+                let norm = pooled.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
+                pooled.iter_mut().for_each(|v| *v /= norm);
             }
-            Pooling::Cls => hidden.narrow(1, 0, 1)?.squeeze(1)?,
-            Pooling::Max => {
-                // Padding never wins the maximum.
-                let lowered = hidden.broadcast_add(&((mask - 1.0)? * 1e9)?)?;
-                lowered.max(1)?
-            }
-        };
-        let pooled = match self.normalise {
-            true => {
-                let norm = pooled
-                    .sqr()?
-                    .sum_keepdim(1)?
-                    .sqrt()?
-                    .clamp(1e-12, f64::MAX)?;
-                pooled.broadcast_div(&norm)?
-            }
-            false => pooled,
-        };
-        pooled.to_vec2()
+            pooled
+        })
     }
 }
-
-/// candle allocates every intermediate tensor anew, tens of megabytes each;
-/// glibc maps large blocks fresh and unmaps them on free, so every forward
-/// pass faulted in and zeroed its memory again. Keep freed blocks for reuse.
-#[cfg(target_os = "linux")]
-fn keep_freed_memory() {
-    // SAFETY: mallopt only changes the allocator's thresholds.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 512 << 20);
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn keep_freed_memory() {}
 
 impl Model for LocalModel {
     fn describe(&self) -> String {

@@ -12,6 +12,7 @@
 //!   (`server.rs`), and the dimension its vectors turned out to have
 //!   (recorded with the first of them).
 
+mod bert;
 pub mod cache;
 mod local;
 mod server;
@@ -98,6 +99,7 @@ fn identity_of(
         ModelSource::Local(folder) => {
             hasher.update(b"local\0");
             hasher.update(code("src/embed/local.rs").as_bytes());
+            hasher.update(code("src/embed/bert.rs").as_bytes());
             let mut files = Vec::new();
             list_files(folder, &mut files).map_err(|e| Error::io(folder, e))?;
             files.sort();

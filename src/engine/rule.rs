@@ -133,6 +133,7 @@ impl Rule {
                 "src/embed/mod.rs",
                 "src/embed/cache.rs",
                 "src/embed/local.rs",
+                "src/embed/bert.rs",
                 "src/embed/server.rs",
             ],
             Rule::WordEmbeddings | Rule::ColourEmbeddings => &[
@@ -141,6 +142,7 @@ impl Rule {
                 "src/embed/mod.rs",
                 "src/embed/cache.rs",
                 "src/embed/local.rs",
+                "src/embed/bert.rs",
                 "src/embed/server.rs",
             ],
             Rule::Neighbours => &[
