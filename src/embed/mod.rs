@@ -292,8 +292,8 @@ impl Embedder {
             *guard = Some(VectorCache::open(&self.cache_dir, self.writable)?);
         }
         let cache = guard.as_mut().expect("opened");
-        // Each missing text once, longest first (batches of like lengths
-        // pad least).
+        // Each missing text once, longest first: a server pads a batch to
+        // its longest text, so batches of like lengths pad least.
         let mut missing = self.missing(cache, texts.iter());
         if !missing.is_empty() && self.remote.is_some() {
             self.fetch_remote(cache, &missing)?;
