@@ -6,13 +6,38 @@
 use crate::common::*;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// A copy of the collection and its cache, as a fresh clone with a restored
 /// cache has them: new modification times, and no site.
 fn fresh_clone_with_cache(from: &Path, to: &Path) {
     copy_dir(from, to);
     std::fs::remove_dir_all(to.join("site")).unwrap();
+}
+
+/// A built collection at `root/d` and its fresh clone at `root/e`.
+fn built_and_cloned(root: &Path, seed: u64) -> (PathBuf, PathBuf) {
+    let (d, e) = (root.join("d"), root.join("e"));
+    collection_with_everything(&d, 30, seed);
+    build(&d);
+    fresh_clone_with_cache(&d, &e);
+    (d, e)
+}
+
+/// `verso build DIR --delta DELTA --changes DIR/changes.txt`, and the
+/// lines of the list of changes.
+fn build_delta(dir: &Path, delta: &Path) -> (Run, BTreeSet<String>) {
+    let changes = dir.join("changes.txt");
+    let run = build_expect(dir, &["--delta", p(delta), "--changes", p(&changes)], 0);
+    (run, lines(&changes))
+}
+
+/// Every file of the delta equals the same file of `site`.
+fn assert_delta_is_from(delta: &Path, site: &Path) {
+    let site = tree(site);
+    for (path, bytes) in tree(delta) {
+        assert_eq!(site[&path], bytes, "{path}");
+    }
 }
 
 /// Rules whose values are kept (the store, and a remote, hold them).
@@ -59,10 +84,7 @@ fn lines(path: &Path) -> BTreeSet<String> {
 #[test]
 fn delta_writes_only_the_changed_pages_without_the_previous_site() {
     let dir = temp();
-    let (d, e) = (dir.path().join("d"), dir.path().join("e"));
-    collection_with_everything(&d, 30, 62);
-    build(&d);
-    fresh_clone_with_cache(&d, &e);
+    let (d, e) = built_and_cloned(dir.path(), 62);
     let edit = |c: &Path| {
         edit_poems(c, |p| {
             p[4]["content"] = json!("a river of stone");
@@ -75,18 +97,14 @@ fn delta_writes_only_the_changed_pages_without_the_previous_site() {
     // In the fresh clone: only the changes, into a folder of their own.
     edit(&e);
     let delta = dir.path().join("delta");
-    let r = build_expect(
-        &e,
-        &["--delta", p(&delta), "--changes", p(&e.join("changes.txt"))],
-        0,
-    );
+    let (r, changes) = build_delta(&e, &delta);
     assert!(
         r.stdout.contains("the changed pages are in"),
         "{}",
         r.stdout
     );
     let expected = lines(&d.join("changes.txt"));
-    assert_eq!(lines(&e.join("changes.txt")), expected);
+    assert_eq!(changes, expected);
     assert!(expected.iter().any(|l| l.starts_with('-')), "{expected:?}");
     let written: BTreeSet<String> = tree(&delta).into_keys().collect();
     let added: BTreeSet<String> = expected
@@ -95,19 +113,11 @@ fn delta_writes_only_the_changed_pages_without_the_previous_site() {
         .map(str::to_string)
         .collect();
     assert_eq!(written, added);
-    let site = tree(&d.join("site"));
-    for (path, bytes) in tree(&delta) {
-        assert_eq!(site[&path], bytes, "{path}");
-    }
+    assert_delta_is_from(&delta, &d.join("site"));
     assert!(!e.join("site").exists(), "the site was not written");
     // The next delta, with nothing changed, writes nothing.
     let again = dir.path().join("delta2");
-    build_expect(
-        &e,
-        &["--delta", p(&again), "--changes", p(&e.join("changes.txt"))],
-        0,
-    );
-    assert!(lines(&e.join("changes.txt")).is_empty());
+    assert!(build_delta(&e, &again).1.is_empty());
     assert!(tree(&again).is_empty());
 }
 
@@ -275,25 +285,15 @@ fn a_copy_with_the_cache_checks_its_own_inputs_not_the_originals() {
     // check must hash the copy's files (it once hashed the paths the
     // original's build had read, found them unchanged, and wrote nothing).
     let dir = temp();
-    let (d, e) = (dir.path().join("d"), dir.path().join("e"));
-    collection_with_everything(&d, 30, 64);
-    build(&d);
-    fresh_clone_with_cache(&d, &e);
+    let (_, e) = built_and_cloned(dir.path(), 64);
     edit_poems(&e, |p| {
         p[6]["content"] = json!("an edit made in the copy alone")
     });
     let delta = dir.path().join("delta");
-    let r = build_expect(
-        &e,
-        &["--delta", p(&delta), "--changes", p(&e.join("changes.txt"))],
-        0,
-    );
-    assert!(!lines(&e.join("changes.txt")).is_empty(), "{}", r.stdout);
+    let (r, changes) = build_delta(&e, &delta);
+    assert!(!changes.is_empty(), "{}", r.stdout);
     let clean = clean_build_of(&e, "clean");
-    let site = tree(&clean.path().join("clean/site"));
-    for (path, bytes) in tree(&delta) {
-        assert_eq!(site[&path], bytes, "{path}");
-    }
+    assert_delta_is_from(&delta, &clean.path().join("clean/site"));
     // Without --delta, the copy's site is its own inputs' site.
     build(&e);
     assert_matches_clean_build(&e);
