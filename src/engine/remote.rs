@@ -220,20 +220,32 @@ impl Remote {
         }
     }
 
-    /// Derived values' bytes by their hashes, each checked against its hash.
-    pub fn values(&self, hashes: &[[u8; 32]]) -> Vec<Option<Vec<u8>>> {
-        let names: Vec<String> = hashes.iter().map(value_name).collect();
+    /// Entries named `name(key)` for each key, several in flight; each
+    /// payload `decode` rejects is a damaged or foreign entry, ignored.
+    fn read_checked<T>(
+        &self,
+        keys: &[[u8; 32]],
+        name: fn(&[u8; 32]) -> String,
+        decode: impl Fn(&[u8; 32], Vec<u8>) -> Option<T>,
+    ) -> Vec<Option<T>> {
+        let names: Vec<String> = keys.iter().map(name).collect();
         let payloads = self.read_many(&names);
-        (names.iter().zip(hashes).zip(payloads))
-            .map(|((name, hash), payload)| {
-                let bytes = payload?;
-                if blake3::hash(&bytes).as_bytes() != hash {
+        (names.iter().zip(keys).zip(payloads))
+            .map(|((name, key), payload)| {
+                let decoded = decode(key, payload?);
+                if decoded.is_none() {
                     self.bad_entry(name);
-                    return None;
                 }
-                Some(bytes)
+                decoded
             })
             .collect()
+    }
+
+    /// Derived values' bytes by their hashes, each checked against its hash.
+    pub fn values(&self, hashes: &[[u8; 32]]) -> Vec<Option<Vec<u8>>> {
+        self.read_checked(hashes, value_name, |hash, bytes| {
+            (blake3::hash(&bytes).as_bytes() == hash).then_some(bytes)
+        })
     }
 
     pub fn put_value(&self, hash: &[u8; 32], bytes: &[u8]) {
@@ -242,18 +254,11 @@ impl Remote {
 
     /// The traces of the instances whose keys are `keys`.
     pub fn traces(&self, keys: &[[u8; 32]]) -> Vec<Option<Trace>> {
-        let names: Vec<String> = keys.iter().map(trace_name).collect();
-        let payloads = self.read_many(&names);
-        (names.iter().zip(keys).zip(payloads))
-            .map(|((name, key), payload)| {
-                let trace: Trace = postcard::from_bytes(&payload?).ok()?;
-                if trace.key != *key {
-                    self.bad_entry(name);
-                    return None;
-                }
-                Some(trace)
-            })
-            .collect()
+        self.read_checked(keys, trace_name, |key, bytes| {
+            postcard::from_bytes::<Trace>(&bytes)
+                .ok()
+                .filter(|trace| trace.key == *key)
+        })
     }
 
     pub fn put_trace(&self, trace: &Trace) {
@@ -265,21 +270,17 @@ impl Remote {
 
     /// The vectors of `keys` that the remote holds.
     pub fn vectors(&self, keys: &[[u8; 32]]) -> HashMap<[u8; 32], Vec<f32>> {
-        let names: Vec<String> = keys.iter().map(vector_name).collect();
-        let mut found = HashMap::new();
-        for (key, payload) in keys.iter().zip(self.read_many(&names)) {
-            let Some(payload) = payload else { continue };
-            if payload.len() % 4 != 0 || payload.is_empty() {
-                self.bad_entry(&vector_name(key));
-                continue;
-            }
-            let vector = payload
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
-                .collect();
-            found.insert(*key, vector);
-        }
-        found
+        let vectors = self.read_checked(keys, vector_name, |_, bytes| {
+            (!bytes.is_empty() && bytes.len() % 4 == 0).then(|| {
+                bytes
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+                    .collect()
+            })
+        });
+        (keys.iter().zip(vectors))
+            .filter_map(|(key, vector)| Some((*key, vector?)))
+            .collect()
     }
 
     pub fn put_vector(&self, key: &[u8; 32], vector: &[f32]) {
