@@ -56,9 +56,7 @@ pub fn chains_from(sims: &[f32], n: usize, starts: &[usize], len: usize) -> Vec<
     }
     starts
         .par_iter()
-        .map_init(Vec::new, |acc: &mut Vec<f64>, &start| {
-            chain(|row| &sims[row * n..(row + 1) * n], n, start, len, acc)
-        })
+        .map(|&start| chain(|row| &sims[row * n..(row + 1) * n], n, start, len))
         .collect()
 }
 
@@ -169,33 +167,60 @@ unsafe fn add_and_argmin_avx512<const K: usize>(
     })
 }
 
-/// One chain, with each row of similarities from `row` (the whole matrix's,
-/// or rows computed on demand). `acc[q]` is the sum of q's similarities to
-/// the picks so far (the start included); used rows are infinite.
-/// Additions and comparisons only, so the vectorised and plain builds agree
-/// exactly.
-pub fn chain<'r>(
-    row: impl Fn(usize) -> &'r [f32],
-    n: usize,
-    start: usize,
+/// One chain, with each row of similarities from `row`.
+pub fn chain<'r>(row: impl Fn(usize) -> &'r [f32], n: usize, start: usize, len: usize) -> Chain {
+    let mut run = Run::new(n, start, len);
+    run.advance(|r| Some(row(r)));
+    run.into_chain()
+}
+
+/// A chain computed step by step, pausing where the row of its last pick is
+/// not at hand: rows computed on demand are then computed for several
+/// chains at once. `acc[q]` is the sum of q's similarities to the picks so
+/// far (the start included); used rows are infinite. Additions and
+/// comparisons only, so the vectorised and plain builds agree exactly.
+pub struct Run {
+    acc: Vec<f64>,
+    chain: Chain,
+    /// The last pick, whose row is added next.
+    pick: usize,
     len: usize,
-    acc: &mut Vec<f64>,
-) -> Chain {
-    let len = len.min(n.saturating_sub(1));
-    acc.clear();
-    acc.resize(n, 0.0);
-    let mut chain = Chain {
-        picks: Vec::with_capacity(len),
-        sums: Vec::with_capacity(len),
-    };
-    let mut pick = start;
-    while chain.picks.len() < len {
-        acc[pick] = f64::INFINITY;
-        pick = add_and_argmin(acc, row(pick));
-        chain.picks.push(pick as u32);
-        chain.sums.push(acc[pick]);
+}
+
+impl Run {
+    pub fn new(n: usize, start: usize, len: usize) -> Run {
+        let len = len.min(n.saturating_sub(1));
+        let mut acc = vec![0.0; n];
+        acc[start] = f64::INFINITY;
+        Run {
+            acc,
+            chain: Chain {
+                picks: Vec::with_capacity(len),
+                sums: Vec::with_capacity(len),
+            },
+            pick: start,
+            len,
+        }
     }
-    chain
+
+    /// Pick while `row` has the last pick's row: the row it waits for, or
+    /// None once the chain is whole.
+    pub fn advance<'r>(&mut self, row: impl Fn(usize) -> Option<&'r [f32]>) -> Option<usize> {
+        while self.chain.picks.len() < self.len {
+            let Some(next) = row(self.pick) else {
+                return Some(self.pick);
+            };
+            self.pick = add_and_argmin(&mut self.acc, next);
+            self.chain.picks.push(self.pick as u32);
+            self.chain.sums.push(self.acc[self.pick]);
+            self.acc[self.pick] = f64::INFINITY;
+        }
+        None
+    }
+
+    pub fn into_chain(self) -> Chain {
+        self.chain
+    }
 }
 
 /// `acc += row`, returning the lowest row holding the new minimum (ties go
@@ -283,9 +308,8 @@ mod tests {
             let data: Vec<f32> = (0..n * 6).map(|_| rng.unit() as f32 - 0.5).collect();
             let m = Matrix { dim: 6, data };
             let sims = similarity_matrix(&m);
-            let mut acc = Vec::new();
             let single: Vec<Chain> = (0..n)
-                .map(|s| chain(|r| &sims[r * n..(r + 1) * n], n, s, n, &mut acc))
+                .map(|s| chain(|r| &sims[r * n..(r + 1) * n], n, s, n))
                 .collect();
             assert_eq!(chains(&sims, n, n), single, "n {n}");
             #[cfg(target_arch = "x86_64")]

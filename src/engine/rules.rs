@@ -249,10 +249,11 @@ pub fn neighbours<'v>(
         let (value, again) = Neighbours::update(previous, &m, &poems, list_len, list_len);
         if !again.whole {
             progress.note(&format!(
-                "neighbours updated: {} of {} rankings and {} chains computed again",
+                "neighbours updated: {} of {} rankings and {} chains computed again, from {} rows of similarities",
                 again.rankings,
                 poems.len(),
-                again.chains
+                again.chains,
+                again.rows
             ));
         }
         Ok(value)
