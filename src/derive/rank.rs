@@ -10,21 +10,21 @@ use std::cmp::Ordering;
 #[inline]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut lanes = [0.0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ca.zip(cb) {
+    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
         for l in 0..8 {
             lanes[l] += x[l] * y[l];
         }
     }
-    ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5]))
-        + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]))
-        + tail
+    reduce(&lanes, a, b)
+}
+
+/// A dot product's eight lane sums and the products past the last whole
+/// chunk, added in the one order every kernel uses.
+#[inline(always)]
+fn reduce(l: &[f32], a: &[f32], b: &[f32]) -> f32 {
+    let done = b.len() / 8 * 8;
+    let tail: f32 = a[done..].iter().zip(&b[done..]).map(|(x, y)| x * y).sum();
+    ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7])) + tail
 }
 
 /// Rows per tile: a tile's rows against a tile's columns stay in cache.
@@ -50,16 +50,7 @@ fn dots<const R: usize>(a: [&[f32]; R], b: &[f32]) -> [f32; R] {
             }
         }
     }
-    let done = chunks * 8;
-    std::array::from_fn(|r| {
-        let l = &lanes[r];
-        let tail: f32 = a[r][done..]
-            .iter()
-            .zip(&b[done..])
-            .map(|(x, y)| x * y)
-            .sum();
-        ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7])) + tail
-    })
+    std::array::from_fn(|r| reduce(&lanes[r], a[r], b))
 }
 
 /// `dots` with explicit AVX2: one 8-lane register per row, multiply then
@@ -78,16 +69,10 @@ unsafe fn dots_avx2<const R: usize>(a: [&[f32]; R], b: &[f32]) -> [f32; R] {
             acc[r] = _mm256_add_ps(acc[r], _mm256_mul_ps(x, y));
         }
     }
-    let done = chunks * 8;
     std::array::from_fn(|r| {
         let mut l = [0.0f32; 8];
         _mm256_storeu_ps(l.as_mut_ptr(), acc[r]);
-        let tail: f32 = a[r][done..]
-            .iter()
-            .zip(&b[done..])
-            .map(|(x, y)| x * y)
-            .sum();
-        ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7])) + tail
+        reduce(&l, a[r], b)
     })
 }
 
@@ -117,20 +102,12 @@ unsafe fn dots_pair_avx512<const R: usize>(
             acc[r] = _mm512_add_ps(acc[r], _mm512_mul_ps(x, y));
         }
     }
-    let done = chunks * 8;
     let mut out = [[0.0f32; R]; 2];
     for r in 0..R {
         let mut l = [0.0f32; 16];
         _mm512_storeu_ps(l.as_mut_ptr(), acc[r]);
-        for (half, b) in [b0, b1].into_iter().enumerate() {
-            let l = &l[half * 8..half * 8 + 8];
-            let tail: f32 = a[r][done..]
-                .iter()
-                .zip(&b[done..])
-                .map(|(x, y)| x * y)
-                .sum();
-            out[half][r] = ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7])) + tail;
-        }
+        out[0][r] = reduce(&l[..8], a[r], b0);
+        out[1][r] = reduce(&l[8..], a[r], b1);
     }
     out
 }
