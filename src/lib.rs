@@ -7,6 +7,7 @@ pub mod config;
 pub mod corpus;
 pub mod date;
 pub mod derive;
+mod disjoint;
 pub mod embed;
 pub mod engine;
 pub mod error;

@@ -1,6 +1,7 @@
 //! Similar rankings: the full cosine matrix of normalised rows, computed in
 //! tiles in parallel, then top-k per row by selection (ties: lower row first).
 
+use crate::disjoint::DisjointMut;
 use crate::vectors::Matrix;
 use rayon::prelude::*;
 use std::cmp::Ordering;
@@ -112,19 +113,13 @@ unsafe fn dots_pair_avx512<const R: usize>(
     out
 }
 
-/// A raw pointer that may cross threads: each task writes a disjoint region.
-#[derive(Clone, Copy)]
-struct Shared(*mut f32);
-unsafe impl Send for Shared {}
-unsafe impl Sync for Shared {}
-
 /// The tile of rows `i0..i1` against columns `j0..j1` (upper triangle and
 /// diagonal tiles), written to `out` at (i, j) and mirrored to (j, i).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn tile(
     m: &Matrix,
-    out: Shared,
+    out: DisjointMut,
     n: usize,
     i0: usize,
     i1: usize,
@@ -146,8 +141,8 @@ fn tile(
                         // SAFETY: the task of tile row `i0` is the only writer of
                         // (row, col) and (col, row) for row in i0..i1, col ≥ row.
                         unsafe {
-                            *out.0.add(row * n + col) = value;
-                            *out.0.add(col * n + row) = value;
+                            *out.at(row * n + col) = value;
+                            *out.at(col * n + row) = value;
                         }
                     }
                 }
@@ -157,7 +152,7 @@ fn tile(
     }
 }
 
-fn tiles(m: &Matrix, out: Shared, n: usize, i0: usize, kernel: Kernel) {
+fn tiles(m: &Matrix, out: DisjointMut, n: usize, i0: usize, kernel: Kernel) {
     let i1 = (i0 + TILE).min(n);
     for j0 in (i0..n).step_by(TILE) {
         tile(m, out, n, i0, i1, j0, (j0 + TILE).min(n), kernel);
@@ -170,7 +165,7 @@ fn tiles(m: &Matrix, out: Shared, n: usize, i0: usize, kernel: Kernel) {
 pub fn similarity_matrix(m: &Matrix) -> Vec<f32> {
     let n = m.rows();
     let mut out = vec![0.0f32; n * n];
-    let shared = Shared(out.as_mut_ptr());
+    let shared = DisjointMut::new(&mut out);
     let kernel = Kernel::detect();
     (0..n.div_ceil(TILE))
         .into_par_iter()

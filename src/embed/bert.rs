@@ -11,6 +11,7 @@
 //!
 //! The weights are read with candle-core from the folder's safetensors.
 
+use crate::disjoint::DisjointMut;
 use candle_core::safetensors::MmapedSafetensors;
 use candle_core::{DType, Device};
 use gemm::Parallelism;
@@ -362,7 +363,7 @@ impl Bert {
         let h = self.hidden;
         let d = h / self.heads;
         let scale = 1.0 / (d as f32).sqrt();
-        let out = SharedMut(context.as_mut_ptr());
+        let out = DisjointMut::new(context);
         let tasks: Vec<(usize, usize)> = (0..starts.len() - 1)
             .flat_map(|t| (0..self.heads).map(move |head| (t, head)))
             .collect();
@@ -428,21 +429,6 @@ impl Bert {
                     );
                 }
             });
-    }
-}
-
-/// A pointer to a buffer whose disjoint parts parallel tasks write.
-#[derive(Clone, Copy)]
-struct SharedMut(*mut f32);
-// SAFETY: the tasks that share it write disjoint parts (see `attention`).
-unsafe impl Send for SharedMut {}
-unsafe impl Sync for SharedMut {}
-
-impl SharedMut {
-    /// # Safety
-    /// `offset` lies within the buffer.
-    unsafe fn at(self, offset: usize) -> *mut f32 {
-        self.0.add(offset)
     }
 }
 
