@@ -52,7 +52,8 @@ fn kernels(c: &mut Criterion) {
         b.iter(|| black_box(rank::top_k_all(&sims, n, 200)))
     });
     group.bench_function("different chains, 200 picks", |b| {
-        b.iter(|| black_box(chain::chains(&sims, n, 200)))
+        let all = vec![true; n];
+        b.iter(|| black_box(chain::chains(&sims, n, 200, chain::Candidates::new(&all))))
     });
     group.finish();
 }
@@ -60,7 +61,7 @@ fn kernels(c: &mut Criterion) {
 fn pages(c: &mut Criterion) {
     let col = collection();
     let poems: Vec<u32> = col.corpus.poems.iter().map(|p| p.index).collect();
-    let neighbours = Neighbours::compute(&col.vectors, &poems, 200, 200);
+    let neighbours = Neighbours::compute(&col.vectors, &poems, &vec![true; poems.len()], 200, 200);
     let renderer = verso::render::Renderer::new(None).unwrap();
     let colours: Vec<u8> = (0..col.corpus.poems.len()).map(|i| (i % 7) as u8).collect();
     let layout = Layout {

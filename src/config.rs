@@ -48,7 +48,10 @@ stop_words = []                      # words left out, besides the built-in Engl
 
 [timeline]
 end = "month"                        # the bars end at the month after the newest poem's ("month"),
-                                     # or at the newest poem ("newest": every new poem moves every bar)
+                                     # at the year after it ("year": the bars move once a year),
+                                     # or at the newest poem ("newest": every new poem moves every bar);
+                                     # chains and colours choose among the poems before the newest
+                                     # poem's month or year ("newest": among all)
 
 [build]
 threads = 0                          # worker threads; 0 = all cores
@@ -243,6 +246,8 @@ pub enum TimelineEnd {
     /// The first instant (UTC) of the month after the newest poem's month:
     /// a poem added within that month moves no other bar.
     Month,
+    /// The first instant (UTC) of the year after the newest poem's year.
+    Year,
     /// The newest poem's time (the original generator's rule).
     Newest,
 }
@@ -627,13 +632,14 @@ impl Config {
             colour_words: raw.colors.words(),
             timeline_end: match raw.timeline.end.as_str() {
                 "month" => TimelineEnd::Month,
+                "year" => TimelineEnd::Year,
                 "newest" => TimelineEnd::Newest,
                 other => {
                     return Err(range_error(
                         file,
                         "timeline.end",
                         format!("{other:?}"),
-                        "\"month\" or \"newest\"",
+                        "\"month\", \"year\" or \"newest\"",
                     ))
                 }
             },
@@ -855,10 +861,14 @@ mod tests {
             load("[timeline]\nend = \"newest\"\n").unwrap().timeline_end,
             TimelineEnd::Newest
         );
-        let e = load("[timeline]\nend = \"year\"\n")
+        assert_eq!(
+            load("[timeline]\nend = \"year\"\n").unwrap().timeline_end,
+            TimelineEnd::Year
+        );
+        let e = load("[timeline]\nend = \"decade\"\n")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("timeline.end") && e.contains("\"year\""), "{e}");
+        assert!(e.contains("timeline.end") && e.contains("\"decade\""), "{e}");
     }
 
     #[test]

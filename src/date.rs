@@ -26,12 +26,30 @@ pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
-/// The first instant (UTC) of the calendar month after the one holding `time`
-/// (seconds since the epoch).
+/// The first instant (UTC) of the calendar month holding `time` (seconds
+/// since the epoch).
+pub fn start_of_month(time: i64) -> i64 {
+    let (y, m, _) = civil_from_days(time.div_euclid(86_400));
+    days_from_civil(y, m, 1) * 86_400
+}
+
+/// The first instant (UTC) of the calendar month after the one holding `time`.
 pub fn start_of_next_month(time: i64) -> i64 {
     let (y, m, _) = civil_from_days(time.div_euclid(86_400));
     let (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
     days_from_civil(y, m, 1) * 86_400
+}
+
+/// The first instant (UTC) of the calendar year holding `time`.
+pub fn start_of_year(time: i64) -> i64 {
+    let (y, _, _) = civil_from_days(time.div_euclid(86_400));
+    days_from_civil(y, 1, 1) * 86_400
+}
+
+/// The first instant (UTC) of the calendar year after the one holding `time`.
+pub fn start_of_next_year(time: i64) -> i64 {
+    let (y, _, _) = civil_from_days(time.div_euclid(86_400));
+    days_from_civil(y + 1, 1, 1) * 86_400
 }
 
 fn days_in_month(y: i64, m: i64) -> i64 {
@@ -131,7 +149,7 @@ mod tests {
     }
 
     #[test]
-    fn next_month_starts() {
+    fn month_and_year_starts() {
         let at = |t: &str| parse(t).unwrap();
         assert_eq!(
             start_of_next_month(at("2023-04-20T05:22:03")),
@@ -147,6 +165,13 @@ mod tests {
             at("1970-01-01")
         );
         assert_eq!(start_of_next_month(at("1900-02-10")), at("1900-03-01"));
+        assert_eq!(start_of_month(at("2023-04-20T05:22:03")), at("2023-04-01"));
+        assert_eq!(start_of_month(at("2023-04-01")), at("2023-04-01"));
+        assert_eq!(start_of_month(at("1969-12-31T12:00:00")), at("1969-12-01"));
+        assert_eq!(start_of_year(at("2023-12-31T23:59:59")), at("2023-01-01"));
+        assert_eq!(start_of_year(at("1969-06-30")), at("1969-01-01"));
+        assert_eq!(start_of_next_year(at("2023-01-01")), at("2024-01-01"));
+        assert_eq!(start_of_next_year(at("1969-12-31T23:59:59")), at("1970-01-01"));
         for days in -800_000..800_000i64 {
             let (y, m, d) = civil_from_days(days);
             assert_eq!(days_from_civil(y, m, d), days);

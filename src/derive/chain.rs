@@ -1,6 +1,8 @@
 //! Different chains. With unit rows, "least similar to the running mean c of
 //! the picked vectors" is "least dot product with their sum", and that is the
 //! running sum of each poem's similarities to the picks: one pass per pick.
+//! Only settled poems are picked (`timeline::settled`): the others' sums
+//! start infinite, as a used poem's are.
 //! Each chain also keeps the running sum of every pick when it was picked,
 //! so that a later build can replay the chain against a new poem's sums
 //! (`neighbours.rs`) instead of running it again.
@@ -23,13 +25,52 @@ pub struct Chain {
     pub sums: Vec<f64>,
 }
 
-/// For every start row, its chain (`len` at most n − 1).
-pub fn chains(sims: &[f32], n: usize, len: usize) -> Vec<Chain> {
-    chains_from(sims, n, &(0..n).collect::<Vec<_>>(), len)
+/// The poems chains may pick.
+#[derive(Debug, Clone, Copy)]
+pub struct Candidates<'a> {
+    /// Per row, whether it is settled.
+    pub settled: &'a [bool],
+    count: usize,
+}
+
+impl<'a> Candidates<'a> {
+    pub fn new(settled: &'a [bool]) -> Self {
+        Candidates {
+            settled,
+            count: settled.iter().filter(|&&s| s).count(),
+        }
+    }
+
+    /// The length of `start`'s chain when the pages want `len`: at most the
+    /// candidates other than the start.
+    pub fn length(&self, start: usize, len: usize) -> usize {
+        len.min(self.count - usize::from(self.settled[start]))
+    }
+
+    /// The running sums a chain starts from: 0 for a candidate, infinite
+    /// for the start and for every poem it may not pick.
+    fn start(&self, start: usize) -> Vec<f64> {
+        let mut acc: Vec<f64> = (self.settled.iter())
+            .map(|&s| if s { 0.0 } else { f64::INFINITY })
+            .collect();
+        acc[start] = f64::INFINITY;
+        acc
+    }
+}
+
+/// For every start row, its chain (`len` at most the candidates but the start).
+pub fn chains(sims: &[f32], n: usize, len: usize, candidates: Candidates) -> Vec<Chain> {
+    chains_from(sims, n, &(0..n).collect::<Vec<_>>(), len, candidates)
 }
 
 /// The chains of the given start rows, in their order.
-pub fn chains_from(sims: &[f32], n: usize, starts: &[usize], len: usize) -> Vec<Chain> {
+pub fn chains_from(
+    sims: &[f32],
+    n: usize,
+    starts: &[usize],
+    len: usize,
+    candidates: Candidates,
+) -> Vec<Chain> {
     #[cfg(target_arch = "x86_64")]
     {
         let step: Option<GroupStep<INTERLEAVED>> = if std::arch::is_x86_feature_detected!("avx512f")
@@ -48,7 +89,8 @@ pub fn chains_from(sims: &[f32], n: usize, starts: &[usize], len: usize) -> Vec<
                     let group_starts: [usize; INTERLEAVED] =
                         std::array::from_fn(|k| group[k.min(group.len() - 1)]);
                     // SAFETY: `step` needs only the CPU features checked above.
-                    let chains = unsafe { chain_group(sims, n, group_starts, len, step) };
+                    let chains =
+                        unsafe { chain_group(sims, n, group_starts, len, candidates, step) };
                     chains.into_iter().take(group.len())
                 })
                 .collect();
@@ -56,11 +98,13 @@ pub fn chains_from(sims: &[f32], n: usize, starts: &[usize], len: usize) -> Vec<
     }
     starts
         .par_iter()
-        .map(|&start| chain(|row| &sims[row * n..(row + 1) * n], n, start, len))
+        .map(|&start| chain(|row| &sims[row * n..(row + 1) * n], start, len, candidates))
         .collect()
 }
 
-/// `K` chains in lockstep, each exactly as `chain` computes it alone.
+/// `K` chains in lockstep, each exactly as `chain` computes it alone (the
+/// group steps as long as its longest chain; the others' extra steps are
+/// dropped).
 ///
 /// # Safety
 /// The CPU must support what `step` is compiled for.
@@ -70,16 +114,18 @@ unsafe fn chain_group<const K: usize>(
     n: usize,
     starts: [usize; K],
     len: usize,
+    candidates: Candidates,
     step: GroupStep<K>,
 ) -> [Chain; K] {
-    let len = len.min(n.saturating_sub(1));
-    let mut accs: [Vec<f64>; K] = std::array::from_fn(|_| vec![0.0; n]);
-    let mut chains: [Chain; K] = std::array::from_fn(|_| Chain {
-        picks: Vec::with_capacity(len),
-        sums: Vec::with_capacity(len),
+    let lens: [usize; K] = std::array::from_fn(|k| candidates.length(starts[k], len));
+    let steps = lens.iter().copied().max().unwrap_or(0);
+    let mut accs: [Vec<f64>; K] = std::array::from_fn(|k| candidates.start(starts[k]));
+    let mut chains: [Chain; K] = std::array::from_fn(|k| Chain {
+        picks: Vec::with_capacity(lens[k]),
+        sums: Vec::with_capacity(lens[k]),
     });
     let mut pick = starts;
-    for _ in 0..len {
+    for _ in 0..steps {
         for k in 0..K {
             accs[k][pick[k]] = f64::INFINITY;
         }
@@ -87,8 +133,10 @@ unsafe fn chain_group<const K: usize>(
         // SAFETY: the caller vouches for the CPU.
         pick = unsafe { step(&mut accs, rows) };
         for k in 0..K {
-            chains[k].picks.push(pick[k] as u32);
-            chains[k].sums.push(accs[k][pick[k]]);
+            if chains[k].picks.len() < lens[k] {
+                chains[k].picks.push(pick[k] as u32);
+                chains[k].sums.push(accs[k][pick[k]]);
+            }
         }
     }
     chains
@@ -168,8 +216,13 @@ unsafe fn add_and_argmin_avx512<const K: usize>(
 }
 
 /// One chain, with each row of similarities from `row`.
-pub fn chain<'r>(row: impl Fn(usize) -> &'r [f32], n: usize, start: usize, len: usize) -> Chain {
-    let mut run = Run::new(n, start, len);
+pub fn chain<'r>(
+    row: impl Fn(usize) -> &'r [f32],
+    start: usize,
+    len: usize,
+    candidates: Candidates,
+) -> Chain {
+    let mut run = Run::new(start, len, candidates);
     run.advance(|r| Some(row(r)));
     run.into_chain()
 }
@@ -177,7 +230,8 @@ pub fn chain<'r>(row: impl Fn(usize) -> &'r [f32], n: usize, start: usize, len: 
 /// A chain computed step by step, pausing where the row of its last pick is
 /// not at hand: rows computed on demand are then computed for several
 /// chains at once. `acc[q]` is the sum of q's similarities to the picks so
-/// far (the start included); used rows are infinite. Additions and
+/// far (the start included); used rows and those it may not pick are
+/// infinite. Additions and
 /// comparisons only, so the vectorised and plain builds agree exactly.
 pub struct Run {
     acc: Vec<f64>,
@@ -188,12 +242,10 @@ pub struct Run {
 }
 
 impl Run {
-    pub fn new(n: usize, start: usize, len: usize) -> Run {
-        let len = len.min(n.saturating_sub(1));
-        let mut acc = vec![0.0; n];
-        acc[start] = f64::INFINITY;
+    pub fn new(start: usize, len: usize, candidates: Candidates) -> Run {
+        let len = candidates.length(start, len);
         Run {
-            acc,
+            acc: candidates.start(start),
             chain: Chain {
                 picks: Vec::with_capacity(len),
                 sums: Vec::with_capacity(len),
@@ -291,14 +343,39 @@ mod tests {
         let sims = similarity_matrix(&m);
         // From 0°: least similar is 180° (row 2). The mean of 0° and 180° is the
         // zero vector, every similarity is 0 and the lower row (1) wins; then 45°.
-        let from_0 = &chains(&sims, 4, 3)[0];
+        let all = Candidates::new(&[true; 4]);
+        let from_0 = &chains(&sims, 4, 3, all)[0];
         assert_eq!(from_0.picks, vec![2, 1, 3]);
         // Each pick's running sum: 180° against 0° is -1; then 90° sums
         // 0 + 0; then 45° sums h - h + h.
         assert_eq!(from_0.sums, vec![-1.0, 0.0, h as f64]);
         // From 90°: 0° and 180° are both orthogonal to it; the lower row wins.
-        assert_eq!(chains(&sims, 4, 1)[1].picks, vec![0]);
-        assert_eq!(chains(&sims, 4, 10)[3].picks.len(), 3);
+        assert_eq!(chains(&sims, 4, 1, all)[1].picks, vec![0]);
+        assert_eq!(chains(&sims, 4, 10, all)[3].picks.len(), 3);
+    }
+
+    #[test]
+    fn chains_pick_only_settled_poems() {
+        let h = std::f32::consts::FRAC_1_SQRT_2;
+        let m = Matrix {
+            dim: 2,
+            data: vec![1.0, 0.0, 0.0, 1.0, -1.0, 0.0, h, h],
+        };
+        let sims = similarity_matrix(&m);
+        // 180° (row 2) is not settled: from 0° the chain takes 90° (least
+        // similar of the rest), then 45°, and stops there.
+        let settled = Candidates::new(&[true, true, false, true]);
+        let c = chains(&sims, 4, 10, settled);
+        assert_eq!(c[0].picks, vec![1, 3]);
+        // An unsettled start is not picked either, and may pick all three
+        // settled poems.
+        assert_eq!(c[2].picks.len(), 3);
+        assert!(!c[2].picks.contains(&2));
+        // Every path (grouped and single) agrees.
+        for start in 0..4 {
+            let single = chain(|r| &sims[r * 4..(r + 1) * 4], start, 10, settled);
+            assert_eq!(single, c[start], "start {start}");
+        }
     }
 
     #[test]
@@ -308,10 +385,13 @@ mod tests {
             let data: Vec<f32> = (0..n * 6).map(|_| rng.unit() as f32 - 0.5).collect();
             let m = Matrix { dim: 6, data };
             let sims = similarity_matrix(&m);
+            // Every third poem unsettled, but for the smallest collections.
+            let settled: Vec<bool> = (0..n).map(|r| n < 5 || r % 3 != 1).collect();
+            let candidates = Candidates::new(&settled);
             let single: Vec<Chain> = (0..n)
-                .map(|s| chain(|r| &sims[r * n..(r + 1) * n], n, s, n))
+                .map(|s| chain(|r| &sims[r * n..(r + 1) * n], s, n, candidates))
                 .collect();
-            assert_eq!(chains(&sims, n, n), single, "n {n}");
+            assert_eq!(chains(&sims, n, n, candidates), single, "n {n}");
             #[cfg(target_arch = "x86_64")]
             for (step, feature) in [
                 (add_and_argmin_avx2 as GroupStep<2>, "avx2"),
@@ -324,7 +404,9 @@ mod tests {
                 }
                 for start in 0..n - 1 {
                     // SAFETY: the feature was checked just above.
-                    let pair = unsafe { chain_group(&sims, n, [start, start + 1], n, step) };
+                    let pair = unsafe {
+                        chain_group(&sims, n, [start, start + 1], n, candidates, step)
+                    };
                     assert_eq!(pair[..], single[start..start + 2], "{feature}, n {n}");
                 }
             }

@@ -1,6 +1,8 @@
 //! Semantic colours: an anchor per colour, then z-scored assignment (each
-//! colour's similarities standardised over the corpus; highest z wins, ties in
-//! the colours' order).
+//! colour's similarities standardised by the mean and deviation of the
+//! settled poems' similarities, `timeline::settled`; highest z wins, ties in
+//! the colours' order). A poem of the newest period thus moves no other
+//! poem's colour.
 
 use super::rank::{dot, score_many};
 use crate::vectors::Matrix;
@@ -45,8 +47,9 @@ unsafe fn add_into_avx512(sum: &mut [f64], v: &[f32]) {
     add_into_plain(sum, v)
 }
 
-/// Per row, the index of its colour in `COLOUR_NAMES`.
-pub fn assign(m: &Matrix, anchors: &Anchors) -> Vec<u8> {
+/// Per row, the index of its colour in `COLOUR_NAMES`, standardised over
+/// the rows `settled` marks (at least one).
+pub fn assign(m: &Matrix, anchors: &Anchors, settled: &[bool]) -> Vec<u8> {
     let n = m.rows();
     let gray = (anchors.len() - 1) as u8;
     let present: Vec<&[f32]> = anchors.iter().flatten().map(Vec::as_slice).collect();
@@ -61,8 +64,10 @@ pub fn assign(m: &Matrix, anchors: &Anchors) -> Vec<u8> {
                     .into_iter()
                     .map(f64::from)
                     .collect();
-                let mean = sims.iter().sum::<f64>() / n as f64;
-                let sd = (sims.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / n as f64).sqrt();
+                let over = || sims.iter().zip(settled).filter(|(_, s)| **s).map(|(x, _)| x);
+                let count = over().count() as f64;
+                let mean = over().sum::<f64>() / count;
+                let sd = (over().map(|s| (s - mean).powi(2)).sum::<f64>() / count).sqrt();
                 sims.iter()
                     .map(|s| if sd > 0.0 { (s - mean) / sd } else { 0.0 })
                     .collect()
@@ -111,14 +116,41 @@ mod tests {
             data: vec![1.0, 0.0, 0.8, 0.6, 0.6, 0.8],
         };
         let anchors: Anchors = vec![Some(vec![1.0, 0.0]), Some(vec![0.0, 1.0]), None];
-        assert_eq!(assign(&m, &anchors), vec![0, 1, 1]);
+        let all = [true; 3];
+        assert_eq!(assign(&m, &anchors, &all), vec![0, 1, 1]);
         assert_eq!(nearest(&[0.8, 0.6], &anchors), 0);
         // Equal z-scores: the earlier colour wins.
         let one = Matrix {
             dim: 2,
             data: vec![1.0, 0.0],
         };
-        assert_eq!(assign(&one, &anchors), vec![0]);
-        assert_eq!(assign(&one, &vec![None, None]), vec![1]);
+        assert_eq!(assign(&one, &anchors, &[true]), vec![0]);
+        assert_eq!(assign(&one, &vec![None, None], &[true]), vec![1]);
+    }
+
+    #[test]
+    fn only_settled_poems_set_the_statistics() {
+        let anchors: Anchors = vec![Some(vec![1.0, 0.0]), Some(vec![0.0, 1.0]), None];
+        let m = Matrix {
+            dim: 2,
+            data: vec![1.0, 0.0, 0.8, 0.6, 0.6, 0.8],
+        };
+        let settled = [true, true, true];
+        let before = assign(&m, &anchors, &settled);
+        // Unsettled poems along y would move the y statistics if they
+        // counted; they do not, so the settled poems keep their colours.
+        let mut data = m.data.clone();
+        for _ in 0..5 {
+            data.extend([0.0, 1.0]);
+        }
+        let more = Matrix { dim: 2, data };
+        let mut marks = settled.to_vec();
+        marks.extend([false; 5]);
+        let after = assign(&more, &anchors, &marks);
+        assert_eq!(after[..3], before[..]);
+        // Counted, they change the middle poem's colour (0.6 along y is
+        // then below the y mean).
+        let counted = assign(&more, &anchors, &[true; 8]);
+        assert_ne!(counted[..3], before[..]);
     }
 }

@@ -8,10 +8,15 @@
 //! replay of each chain against it, not the n × n matrix and every chain
 //! (about 3.5 s at 7,797 poems).
 //!
+//! Chains pick only settled poems (`timeline::settled`), so for chains the
+//! poems that *enter* are those settled now that were not settled before or
+//! whose vector is new, and those that *leave* are those no longer settled,
+//! changed or removed. At a period's turn the newest period's poems enter.
+//!
 //! | kept when | because |
 //! | --- | --- |
 //! | ranking of an unchanged poem | it lists no changed or removed poem, and no new or changed poem beats its last entry |
-//! | chain of an unchanged poem | it picks no changed or removed poem, and at no step does a new or changed poem's running sum beat the pick's |
+//! | chain of an unchanged poem | it picks no poem that leaves, has the length its candidates allow, and at no step does an entering poem's running sum beat the pick's |
 
 use super::chain;
 use super::rank;
@@ -45,6 +50,8 @@ pub struct Neighbours {
     rows: Vec<(u32, [u8; 16])>,
     similar_len: usize,
     chain_len: usize,
+    /// Per row, whether chains could pick it.
+    settled: Vec<bool>,
 }
 
 /// What an update computed again (the rest it kept).
@@ -92,11 +99,16 @@ impl Rows<'_> {
     /// took 2–3× as long for those rows on an append. Adding each waiting
     /// chain's likeliest next picks, its lowest running sums, computed more
     /// rows than it saved.)
-    fn chains(&self, n: usize, starts: &[usize], len: usize) -> Vec<chain::Chain> {
+    fn chains(
+        &self,
+        starts: &[usize],
+        len: usize,
+        candidates: chain::Candidates,
+    ) -> Vec<chain::Chain> {
         let mut chains = Vec::with_capacity(starts.len());
         for batch in starts.chunks(RUNS_AT_ONCE) {
             let mut runs: Vec<chain::Run> = (batch.iter())
-                .map(|&s| chain::Run::new(n, s, len))
+                .map(|&s| chain::Run::new(s, len, candidates))
                 .collect();
             loop {
                 let mut wanted: Vec<usize> = (runs.par_iter_mut())
@@ -152,21 +164,30 @@ fn identities(m: &Matrix, poems: &[u32]) -> Vec<(u32, [u8; 16])> {
 }
 
 impl Neighbours {
-    /// Every ranking and chain of `m`, whose rows are `poems` in order.
-    pub fn compute(m: &Matrix, poems: &[u32], similar_len: usize, chain_len: usize) -> Self {
-        Self::compute_with(m, identities(m, poems), similar_len, chain_len)
+    /// Every ranking and chain of `m`, whose rows are `poems` in order;
+    /// chains pick the rows `settled` marks.
+    pub fn compute(
+        m: &Matrix,
+        poems: &[u32],
+        settled: &[bool],
+        similar_len: usize,
+        chain_len: usize,
+    ) -> Self {
+        Self::compute_with(m, identities(m, poems), settled, similar_len, chain_len)
     }
 
     /// `compute`, with the rows' identities already taken.
     fn compute_with(
         m: &Matrix,
         rows: Vec<(u32, [u8; 16])>,
+        settled: &[bool],
         similar_len: usize,
         chain_len: usize,
     ) -> Self {
         let n = m.rows();
         let sims = rank::similarity_matrix(m);
-        let (different, sums) = chain::chains(&sims, n, chain_len)
+        let candidates = chain::Candidates::new(settled);
+        let (different, sums) = chain::chains(&sims, n, chain_len, candidates)
             .into_iter()
             .map(|c| (c.picks, c.sums))
             .unzip();
@@ -177,6 +198,7 @@ impl Neighbours {
             rows,
             similar_len,
             chain_len,
+            settled: settled.to_vec(),
         }
     }
 
@@ -186,6 +208,7 @@ impl Neighbours {
         mut previous: Neighbours,
         m: &Matrix,
         poems: &[u32],
+        settled: &[bool],
         similar_len: usize,
         chain_len: usize,
     ) -> (Self, Recomputed) {
@@ -198,7 +221,10 @@ impl Neighbours {
                 chains: n,
                 rows: n,
             };
-            (Self::compute_with(m, ids, similar_len, chain_len), all)
+            (
+                Self::compute_with(m, ids, settled, similar_len, chain_len),
+                all,
+            )
         };
         if (previous.similar_len, previous.chain_len) != (similar_len, chain_len) {
             return whole(ids);
@@ -218,20 +244,28 @@ impl Neighbours {
             })
             .collect();
         let added: Vec<usize> = (0..n).filter(|&r| new_to_old[r].is_none()).collect();
-        if added.len() * UPDATE_UP_TO > n {
+        let entering: Vec<usize> = (0..n)
+            .filter(|&r| settled[r] && new_to_old[r].is_none_or(|old| !previous.settled[old]))
+            .collect();
+        if added.len().max(entering.len()) * UPDATE_UP_TO > n {
             return whole(ids);
         }
         let on_demand = Rows::OnDemand(m, (0..n).map(|_| OnceLock::new()).collect());
-        on_demand.fill(&added);
+        on_demand.fill(&[&added[..], &entering].concat());
+        let with_rows = |rows: &[usize]| rows.iter().map(|&p| (p, on_demand.row(p))).collect();
+        let candidates = chain::Candidates::new(settled);
         let cx = Update {
             m,
             kernel: rank::Kernel::detect(),
             previous: &previous,
             new_to_old: &new_to_old,
             old_to_new: &old_to_new,
-            added: added.iter().map(|&p| (p, on_demand.row(p))).collect(),
+            added: with_rows(&added),
+            entering: with_rows(&entering),
+            settled,
+            candidates,
             similar_len,
-            chain_len: chain_len.min(n.saturating_sub(1)),
+            chain_len,
         };
         let rankings: Vec<Ranking> = (0..n).into_par_iter().map(|i| cx.ranking(i)).collect();
         let kept_chains: Vec<bool> = (0..n).into_par_iter().map(|s| cx.replay(s)).collect();
@@ -245,8 +279,8 @@ impl Neighbours {
             }
         };
         let mut rerun = match &rows {
-            Rows::Whole(sims) => chain::chains_from(sims, n, &starts, chain_len),
-            Rows::OnDemand(..) => rows.chains(n, &starts, chain_len),
+            Rows::Whole(sims) => chain::chains_from(sims, n, &starts, chain_len, candidates),
+            Rows::OnDemand(..) => rows.chains(&starts, chain_len, candidates),
         }
         .into_iter();
         let recomputed = Recomputed {
@@ -299,6 +333,7 @@ impl Neighbours {
             rows: ids,
             similar_len,
             chain_len,
+            settled: settled.to_vec(),
         };
         (value, recomputed)
     }
@@ -323,8 +358,13 @@ struct Update<'a> {
     old_to_new: &'a [Option<u32>],
     /// New and changed rows, each with its row of similarities.
     added: Vec<(usize, &'a [f32])>,
+    /// Rows chains may pick now and could not before, with their rows.
+    entering: Vec<(usize, &'a [f32])>,
+    /// Per row, whether chains may pick it now.
+    settled: &'a [bool],
+    candidates: chain::Candidates<'a>,
     similar_len: usize,
-    /// The chains' length for this many poems.
+    /// The chains' length the pages want.
     chain_len: usize,
 }
 
@@ -373,25 +413,26 @@ impl Update<'_> {
             return false;
         };
         let sums = &self.previous.sums[self.new_to_old[s].expect("a kept row")];
-        if picks.len() != self.chain_len {
+        if picks.len() != self.candidates.length(s, self.chain_len)
+            || picks.iter().any(|&r| !self.settled[self.renumbered(r) as usize])
+        {
             return false;
         }
-        // Each new poem's running sum, added as the chain adds it: from 0,
-        // in f64, the start's similarity first.
-        let mut running: Vec<f64> = self
-            .added
-            .iter()
+        // Each entering poem's running sum, added as the chain adds it:
+        // from 0, in f64, the start's similarity first.
+        let mut running: Vec<f64> = (self.entering.iter())
             .map(|&(_, row)| 0.0 + row[s] as f64)
             .collect();
         for (&old_pick, &sum) in picks.iter().zip(sums) {
             let pick = self.renumbered(old_pick) as usize;
-            for (&run, &(p, _)) in running.iter().zip(&self.added) {
-                // The argmin takes the lowest row among equal sums.
-                if run < sum || (run == sum && p < pick) {
+            for (&run, &(p, _)) in running.iter().zip(&self.entering) {
+                // The argmin takes the lowest row among equal sums; the
+                // start is used from the first step.
+                if p != s && (run < sum || (run == sum && p < pick)) {
                     return false;
                 }
             }
-            for (run, &(_, row)) in running.iter_mut().zip(&self.added) {
+            for (run, &(_, row)) in running.iter_mut().zip(&self.entering) {
                 *run += row[pick] as f64;
             }
         }
@@ -435,6 +476,10 @@ mod tests {
     use super::*;
     use crate::derive::words::SplitMix64;
 
+    /// A poem of a test collection: its index, vector, and whether it is
+    /// settled.
+    type Row = (u32, Vec<f32>, bool);
+
     /// A random vector; `coarse` ones take few values, so that ties happen.
     fn vector(rng: &mut SplitMix64, dim: usize, coarse: bool) -> Vec<f32> {
         (0..dim)
@@ -445,21 +490,32 @@ mod tests {
             .collect()
     }
 
-    fn matrix(rows: &[(u32, Vec<f32>)]) -> (Matrix, Vec<u32>) {
+    /// The matrix, the rows' poems and which are settled (all, when none
+    /// is marked, as `timeline::settled` has it).
+    fn matrix(rows: &[Row]) -> (Matrix, Vec<u32>, Vec<bool>) {
         let dim = rows[0].1.len();
         let data = rows.iter().flat_map(|r| r.1.clone()).collect();
-        (Matrix { dim, data }, rows.iter().map(|r| r.0).collect())
+        let mut settled: Vec<bool> = rows.iter().map(|r| r.2).collect();
+        if !settled.contains(&true) {
+            settled.fill(true);
+        }
+        (Matrix { dim, data }, rows.iter().map(|r| r.0).collect(), settled)
+    }
+
+    fn settled_rows(rng: &mut SplitMix64, n: u32, dim: usize, coarse: bool) -> Vec<Row> {
+        (0..n).map(|i| (i * 3, vector(rng, dim, coarse), true)).collect()
     }
 
     /// One random edit of a collection (kept in poem_index order).
-    fn edit(rng: &mut SplitMix64, rows: &mut Vec<(u32, Vec<f32>)>, coarse: bool) {
+    fn edit(rng: &mut SplitMix64, rows: &mut Vec<Row>, coarse: bool) {
         let dim = rows[0].1.len();
         let pick = |rng: &mut SplitMix64, len: usize| (rng.unit() * len as f64) as usize % len;
-        match pick(rng, 5) {
-            // A new poem after the others.
+        match pick(rng, 8) {
+            // A new poem after the others, in the newest period or not.
             0 => {
                 let index = rows.last().unwrap().0 + 1 + pick(rng, 3) as u32;
-                rows.push((index, vector(rng, dim, coarse)));
+                let settled = pick(rng, 3) == 0;
+                rows.push((index, vector(rng, dim, coarse), settled));
             }
             // A new poem between two others (the rows after it move).
             1 => {
@@ -468,7 +524,8 @@ mod tests {
                 for r in rows.iter_mut() {
                     r.0 *= 2;
                 }
-                rows.insert(at + 1, (index, vector(rng, dim, coarse)));
+                let settled = pick(rng, 2) == 0;
+                rows.insert(at + 1, (index, vector(rng, dim, coarse), settled));
             }
             // A poem removed.
             2 if rows.len() > 2 => {
@@ -478,7 +535,14 @@ mod tests {
             3 => {
                 let copy = rows[pick(rng, rows.len())].1.clone();
                 let index = rows.last().unwrap().0 + 1;
-                rows.push((index, copy));
+                rows.push((index, copy, false));
+            }
+            // The period turns: every poem is settled.
+            4 => rows.iter_mut().for_each(|r| r.2 = true),
+            // A poem's date moves it into or out of the newest period.
+            5 => {
+                let at = pick(rng, rows.len());
+                rows[at].2 = !rows[at].2;
             }
             // A poem's vector changed.
             _ => {
@@ -492,24 +556,24 @@ mod tests {
     fn an_update_equals_the_whole_computation_bit_for_bit() {
         let mut rng = SplitMix64::new(11);
         let (mut on_demand, mut whole_matrix, mut kept_all) = (0, 0, 0);
-        for case in 0..120 {
+        let mut partly_settled = 0;
+        for case in 0..160 {
             let coarse = case % 2 == 0;
             let n = 2 + (rng.unit() * if case % 5 == 0 { 300.0 } else { 40.0 }) as usize;
             let dim = 3 + case % 5;
             let (similar_len, chain_len) = (1 + case % 9, 1 + case % 13);
-            let mut rows: Vec<(u32, Vec<f32>)> = (0..n as u32)
-                .map(|i| (i * 3, vector(&mut rng, dim, coarse)))
-                .collect();
-            let (m, poems) = matrix(&rows);
-            let mut previous = Neighbours::compute(&m, &poems, similar_len, chain_len);
-            for _ in 0..3 {
+            let mut rows = settled_rows(&mut rng, n as u32, dim, coarse);
+            let (m, poems, settled) = matrix(&rows);
+            let mut previous = Neighbours::compute(&m, &poems, &settled, similar_len, chain_len);
+            for _ in 0..4 {
                 for _ in 0..1 + case % 2 {
                     edit(&mut rng, &mut rows, coarse);
                 }
-                let (m, poems) = matrix(&rows);
+                let (m, poems, settled) = matrix(&rows);
+                partly_settled += usize::from(settled.contains(&false));
                 let (updated, recomputed) =
-                    Neighbours::update(previous, &m, &poems, similar_len, chain_len);
-                let want = Neighbours::compute(&m, &poems, similar_len, chain_len);
+                    Neighbours::update(previous, &m, &poems, &settled, similar_len, chain_len);
+                let want = Neighbours::compute(&m, &poems, &settled, similar_len, chain_len);
                 assert_eq!(updated, want, "case {case}, {recomputed:?}");
                 if !recomputed.whole {
                     match recomputed.rows < m.rows() {
@@ -521,8 +585,9 @@ mod tests {
                 previous = updated;
             }
         }
-        // Every path was taken: rows on demand, the whole matrix, kept chains.
-        assert!(on_demand > 0 && whole_matrix > 0 && kept_all > 0);
+        // Every path was taken: rows on demand, the whole matrix, kept
+        // chains, collections with a newest period.
+        assert!(on_demand > 0 && whole_matrix > 0 && kept_all > 0 && partly_settled > 50);
     }
 
     #[test]
@@ -532,9 +597,11 @@ mod tests {
         let data: Vec<f32> = (0..n * 9).map(|_| rng.unit() as f32 - 0.5).collect();
         let m = Matrix { dim: 9, data };
         let starts: Vec<usize> = (0..n).rev().collect();
+        let settled: Vec<bool> = (0..n).map(|r| r % 7 != 0).collect();
+        let candidates = chain::Candidates::new(&settled);
         let on_demand = Rows::OnDemand(&m, (0..n).map(|_| OnceLock::new()).collect());
-        let want = chain::chains_from(&rank::similarity_matrix(&m), n, &starts, 12);
-        assert_eq!(on_demand.chains(n, &starts, 12), want);
+        let want = chain::chains_from(&rank::similarity_matrix(&m), n, &starts, 12, candidates);
+        assert_eq!(on_demand.chains(&starts, 12, candidates), want);
     }
 
     #[test]
@@ -543,19 +610,19 @@ mod tests {
         // Two tight clusters; the new poem joins the first, far from the
         // second: no chain (they all pick from the other cluster or the
         // far end of their own) takes it early enough to change.
-        let mut rows: Vec<(u32, Vec<f32>)> = (0..400u32)
+        let mut rows: Vec<Row> = (0..400u32)
             .map(|i| {
                 let centre = if i % 2 == 0 { 1.0 } else { -1.0 };
                 let v = vec![centre, rng.unit() as f32 * 0.1, rng.unit() as f32 * 0.1];
-                (i, v)
+                (i, v, true)
             })
             .collect();
-        let (m, poems) = matrix(&rows);
-        let previous = Neighbours::compute(&m, &poems, 10, 10);
-        rows.push((400, vec![1.0, 0.05, 0.05]));
-        let (m, poems) = matrix(&rows);
-        let (updated, recomputed) = Neighbours::update(previous, &m, &poems, 10, 10);
-        assert_eq!(updated, Neighbours::compute(&m, &poems, 10, 10));
+        let (m, poems, settled) = matrix(&rows);
+        let previous = Neighbours::compute(&m, &poems, &settled, 10, 10);
+        rows.push((400, vec![1.0, 0.05, 0.05], true));
+        let (m, poems, settled) = matrix(&rows);
+        let (updated, recomputed) = Neighbours::update(previous, &m, &poems, &settled, 10, 10);
+        assert_eq!(updated, Neighbours::compute(&m, &poems, &settled, 10, 10));
         assert!(!recomputed.whole);
         assert_eq!(recomputed.rankings, 1, "{recomputed:?}");
         assert!(recomputed.chains < 401 / 16, "{recomputed:?}");
@@ -563,24 +630,48 @@ mod tests {
     }
 
     #[test]
+    fn a_poem_of_the_newest_period_changes_no_other_chain() {
+        let mut rng = SplitMix64::new(9);
+        let mut rows = settled_rows(&mut rng, 120, 5, false);
+        let (m, poems, settled) = matrix(&rows);
+        let previous = Neighbours::compute(&m, &poems, &settled, 30, 30);
+        // The new poem points away from poem 0, far out (rows here are not
+        // unit length): the first pick of poem 0's chain, were it settled.
+        let far: Vec<f32> = rows[0].1.iter().map(|x| -100.0 * x).collect();
+        rows.push((1000, far.clone(), false));
+        let (m, poems, settled) = matrix(&rows);
+        let (within, recomputed) =
+            Neighbours::update(previous.clone(), &m, &poems, &settled, 30, 30);
+        assert_eq!(within, Neighbours::compute(&m, &poems, &settled, 30, 30));
+        assert_eq!(within.different[..120], previous.different[..]);
+        // Only its own chain ran.
+        assert_eq!(recomputed.chains, 1, "{recomputed:?}");
+        // Settled (a new period), it enters poem 0's chain first.
+        let (m, poems, _) = matrix(&rows);
+        let all = vec![true; 121];
+        let (turned, _) = Neighbours::update(within, &m, &poems, &all, 30, 30);
+        assert_eq!(turned, Neighbours::compute(&m, &poems, &all, 30, 30));
+        assert_eq!(turned.different[0][0], 120);
+    }
+
+    #[test]
     fn other_lengths_or_many_new_vectors_compute_the_whole() {
         let mut rng = SplitMix64::new(2);
-        let rows: Vec<(u32, Vec<f32>)> = (0..50).map(|i| (i, vector(&mut rng, 4, false))).collect();
-        let (m, poems) = matrix(&rows);
-        let previous = Neighbours::compute(&m, &poems, 5, 5);
+        let rows = settled_rows(&mut rng, 50, 4, false);
+        let (m, poems, settled) = matrix(&rows);
+        let previous = Neighbours::compute(&m, &poems, &settled, 5, 5);
         assert!(
-            Neighbours::update(previous.clone(), &m, &poems, 6, 5)
+            Neighbours::update(previous.clone(), &m, &poems, &settled, 6, 5)
                 .1
                 .whole
         );
-        let (same, recomputed) = Neighbours::update(previous.clone(), &m, &poems, 5, 5);
+        let (same, recomputed) = Neighbours::update(previous.clone(), &m, &poems, &settled, 5, 5);
         assert_eq!(
             (same, recomputed.chains, recomputed.rows),
             (previous.clone(), 0, 0)
         );
-        let changed: Vec<(u32, Vec<f32>)> =
-            (0..50).map(|i| (i, vector(&mut rng, 4, false))).collect();
-        let (m, poems) = matrix(&changed);
-        assert!(Neighbours::update(previous, &m, &poems, 5, 5).1.whole);
+        let changed = settled_rows(&mut rng, 50, 4, false);
+        let (m, poems, settled) = matrix(&changed);
+        assert!(Neighbours::update(previous, &m, &poems, &settled, 5, 5).1.whole);
     }
 }

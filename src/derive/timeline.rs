@@ -1,10 +1,15 @@
 //! Chronological order (time, then position in poems.json), each poem's
 //! chronological page, and its timeline share as whole bar cells. The bars
 //! end at the start of the month after the newest poem's (`end = "month"`),
-//! or at the newest poem (`end = "newest"`).
+//! of the year after it (`end = "year"`), or at the newest poem
+//! (`end = "newest"`). The same period decides which poems are *settled*:
+//! those dated before the newest poem's month or year, the only ones that
+//! chains pick and that colours are standardised by, so that a poem added
+//! within the newest period changes no other poem's chain or colour.
 
 use crate::config::TimelineEnd;
 use crate::corpus::Corpus;
+use crate::date;
 
 /// Cells in a timeline bar.
 pub const BAR_CELLS: usize = 83;
@@ -31,7 +36,8 @@ impl Timeline {
         let first = poems.iter().map(|p| p.time).min().unwrap_or(0);
         let newest = poems.iter().map(|p| p.time).max().unwrap_or(0);
         let last = match end {
-            TimelineEnd::Month => crate::date::start_of_next_month(newest),
+            TimelineEnd::Month => date::start_of_next_month(newest),
+            TimelineEnd::Year => date::start_of_next_year(newest),
             TimelineEnd::Newest => newest,
         };
         let filled = poems
@@ -59,6 +65,23 @@ impl Timeline {
 
     pub fn page_count(&self, per_page: usize) -> usize {
         self.order.len().div_ceil(per_page).max(1)
+    }
+}
+
+/// Per row, whether its poem is settled: dated before the first instant of
+/// the newest poem's period. Every poem is settled with `end = "newest"`,
+/// and when none would be (all fall in the newest period).
+pub fn settled(corpus: &Corpus, end: TimelineEnd) -> Vec<bool> {
+    let newest = corpus.poems.iter().map(|p| p.time).max().unwrap_or(0);
+    let period_start = match end {
+        TimelineEnd::Month => date::start_of_month(newest),
+        TimelineEnd::Year => date::start_of_year(newest),
+        TimelineEnd::Newest => i64::MAX,
+    };
+    let settled: Vec<bool> = corpus.poems.iter().map(|p| p.time < period_start).collect();
+    match settled.contains(&true) {
+        true => settled,
+        false => vec![true; settled.len()],
     }
 }
 
@@ -141,5 +164,61 @@ mod tests {
         };
         assert_eq!(Timeline::new(&same, TimelineEnd::Newest).filled, vec![0, 0]);
         assert_eq!(Timeline::new(&same, TimelineEnd::Month).filled, vec![0, 0]);
+    }
+
+    #[test]
+    fn year_end_keeps_the_bars_within_the_newest_year() {
+        let day = 86_400;
+        // 1970-01-01, 1970-07-20; the bars end on 1971-01-01 (day 365).
+        let base = Corpus {
+            poems: vec![poem(1, 0, 0), poem(2, 1, 200 * day)],
+        };
+        let t = Timeline::new(&base, TimelineEnd::Year);
+        assert_eq!(t.filled, vec![0, (200 * 83 / 365) as u8]);
+        let mut within = base.clone();
+        within.poems.push(poem(3, 2, 364 * day));
+        assert_eq!(Timeline::new(&within, TimelineEnd::Year).filled[..2], t.filled[..]);
+        let mut after = base.clone();
+        after.poems.push(poem(3, 2, 365 * day));
+        // 1972-01-01 is day 730.
+        let a = Timeline::new(&after, TimelineEnd::Year);
+        assert_eq!(a.filled[1], (200 * 83 / 730) as u8);
+    }
+
+    #[test]
+    fn settled_poems_are_those_before_the_newest_poems_period() {
+        let day = 86_400;
+        // 1970-01-10, 1970-02-03, 1970-02-20, 1971-03-05 (day 428).
+        let corpus = Corpus {
+            poems: vec![
+                poem(1, 0, 9 * day),
+                poem(2, 1, 33 * day),
+                poem(3, 2, 50 * day),
+                poem(4, 3, 428 * day),
+            ],
+        };
+        assert_eq!(
+            settled(&corpus, TimelineEnd::Month),
+            vec![true, true, true, false]
+        );
+        assert_eq!(
+            settled(&corpus, TimelineEnd::Year),
+            vec![true, true, true, false]
+        );
+        assert_eq!(settled(&corpus, TimelineEnd::Newest), vec![true; 4]);
+        // Without the 1971 poem: February is the newest month, 1970 the
+        // newest year, in which every poem falls, so all count as settled.
+        let mut earlier = corpus.clone();
+        earlier.poems.pop();
+        assert_eq!(
+            settled(&earlier, TimelineEnd::Month),
+            vec![true, false, false]
+        );
+        assert_eq!(settled(&earlier, TimelineEnd::Year), vec![true; 3]);
+        // The first instant of the newest month is not before it.
+        let edge = Corpus {
+            poems: vec![poem(1, 0, 31 * day - 1), poem(2, 1, 31 * day)],
+        };
+        assert_eq!(settled(&edge, TimelineEnd::Month), vec![true, false]);
     }
 }

@@ -8,11 +8,11 @@
 //! | `corpus` | build | `poems file`, media files | the poems | memory |
 //! | `vectors` | build | `embeddings file` or the texts (lexical), `poem indices` | one row per poem | store |
 //! | `word embeddings`, `colour embeddings` | build | their file, `vectors` | parsed, checked file | store |
-//! | `neighbours` | build | `vectors`, `pages.*` that set the list length | rankings and chains | store |
+//! | `neighbours` | build | `vectors`, `settled poems`, `pages.*` that set the list length | rankings and chains | store |
 //! | `vocabulary` | build | `texts` | words, counts, poems | memory |
 //! | `cloud` | build | `vocabulary`, every `wordcloud.*` key but `word_poems` | words, sizes, order | memory |
 //! | `word vector` | word | `word`, `poems with it`, `vectors`, `word embeddings` | a vector | store |
-//! | `colours` | build | `colors.*`, each colour word's `word vector`, `colour embeddings`, `vectors` | anchors, each poem's colour | store |
+//! | `colours` | build | `colors.*`, each colour word's `word vector`, `colour embeddings`, `vectors`, `settled poems` | anchors, each poem's colour | store |
 //! | `word page` | cloud word | `word vector`, `colours`, `vectors`, `wordcloud.word_poems` | ranking, colour | store |
 //! | `timeline` | build | `times`, `timeline.end` | order, bar cells | memory |
 //! | `entry` | poem | the poem's shown fields, `colour`, `timeline position`, `chronological page`, `template entry` | its bytes | memory, trace in store |
@@ -150,12 +150,21 @@ impl Rule {
                 "src/derive/neighbours.rs",
                 "src/derive/rank.rs",
                 "src/derive/chain.rs",
+                "src/derive/timeline.rs",
+                "src/date.rs",
                 RULES,
             ],
             Rule::Vocabulary => &["src/derive/vocabulary.rs", "src/derive/words.rs", RULES],
             Rule::Cloud => &["src/derive/words.rs", RULES],
             Rule::WordVector => &["src/derive/words.rs", "src/derive/colour.rs", RULES],
-            Rule::Colours => &["src/derive/colour.rs", "src/config.rs", RULES],
+            Rule::Colours => &[
+                "src/derive/colour.rs",
+                "src/derive/rank.rs",
+                "src/derive/timeline.rs",
+                "src/date.rs",
+                "src/config.rs",
+                RULES,
+            ],
             Rule::WordPage => &[
                 "src/derive/words.rs",
                 "src/derive/rank.rs",

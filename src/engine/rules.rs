@@ -10,7 +10,7 @@ use super::rule::{hash_value, part_digest, Part, Rule};
 use crate::config::{Config, COLOUR_NAMES};
 use crate::corpus::{self, Corpus};
 use crate::derive::colour::{self, Anchors};
-use crate::derive::timeline::Timeline;
+use crate::derive::timeline::{self, Timeline};
 use crate::derive::vocabulary::Vocabulary;
 use crate::derive::words::{self, WordPage, WordRanking, WordVectors};
 use crate::derive::Neighbours;
@@ -232,11 +232,13 @@ pub fn neighbours<'v>(
     vectors: &'v Derived<'_, Matrix>,
     list_len: usize,
 ) -> Result<Derived<'v, Neighbours>> {
+    let settled = timeline::settled(corpus, cx.config.timeline_end);
     let fp = cx
         .memo
         .fingerprint(Rule::Neighbours, "neighbours")
         .value("vectors", vectors.value_hash, &vectors.instance)
         .input("poem indices", poem_indices(corpus))
+        .input("settled poems", hash_value(&settled))
         .setting("pages.poems_per_page × pages per poem", &(list_len as u64));
     let (memo, progress) = (cx.memo, cx.progress);
     let corpus = Arc::clone(corpus);
@@ -244,9 +246,10 @@ pub fn neighbours<'v>(
         let poems: Vec<u32> = corpus.poems.iter().map(|p| p.index).collect();
         let m = vectors.get(memo)?;
         let Some(previous) = memo.previous::<Neighbours>("neighbours") else {
-            return Ok(Neighbours::compute(&m, &poems, list_len, list_len));
+            return Ok(Neighbours::compute(&m, &poems, &settled, list_len, list_len));
         };
-        let (value, again) = Neighbours::update(previous, &m, &poems, list_len, list_len);
+        let (value, again) =
+            Neighbours::update(previous, &m, &poems, &settled, list_len, list_len);
         if !again.whole {
             progress.note(&format!(
                 "neighbours updated: {} of {} rankings and {} chains computed again, from {} rows of similarities",
@@ -388,10 +391,12 @@ pub fn word_data<'v, 'w>(
             .copied()
             .zip(&config.colour_words)
             .collect();
+        let settled = timeline::settled(corpus, config.timeline_end);
         let mut fp = memo
             .fingerprint(Rule::Colours, "colours")
             .settings("colors", &named)
-            .value("vectors", vectors.value_hash, &vectors.instance);
+            .value("vectors", vectors.value_hash, &vectors.instance)
+            .input("settled poems", hash_value(&settled));
         for word in config.colour_words.iter().flatten() {
             let v = vector_of[word.as_str()];
             fp = fp.value(format!("vector of {word}"), v.value_hash, &v.instance);
@@ -423,7 +428,7 @@ pub fn word_data<'v, 'w>(
                     ))
                 })
                 .collect::<Result<Anchors>>()?;
-            let of_poems = colour::assign(&m, &anchors);
+            let of_poems = colour::assign(&m, &anchors, &settled);
             Ok(Colours { anchors, of_poems })
         })?
     };

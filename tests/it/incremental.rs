@@ -20,9 +20,15 @@ fn changes(dir: &Path) -> BTreeSet<String> {
 /// Apply `edit` after a build and check that the incremental build writes
 /// and removes exactly the files whose bytes differ between clean builds.
 fn writes_only_what_changed(edit: impl FnOnce(&Path)) -> usize {
+    writes_only_what_changed_after(|_| {}, edit)
+}
+
+/// The same, with `setup` applied to the collection before its first build.
+fn writes_only_what_changed_after(setup: impl FnOnce(&Path), edit: impl FnOnce(&Path)) -> usize {
     let dir = temp();
     let d = dir.path().join("c");
     small_collection(&d, 40, 21);
+    setup(&d);
     use_template(&d, "word", verso::render::BUILT_IN[5].1);
     build(&d);
     let before = tree(&d.join("site"));
@@ -198,6 +204,113 @@ fn bars_move_only_when_a_poem_opens_a_new_month() {
     let newest = bars(&d.join("site"));
     assert_eq!(newest["0041"], 83);
     assert_matches_clean_build(&d);
+}
+
+#[test]
+fn a_back_dated_poem_added() {
+    assert!(writes_only_what_changed(|d| append_poem(d, Some("2001-03-04T05:06:07"))) > 0);
+}
+
+/// `writes_only_what_changed`'s check under `[timeline] end = "year"`.
+fn writes_only_what_changed_by_year(edit: impl FnOnce(&Path)) -> usize {
+    writes_only_what_changed_after(|d| set_key(d, "timeline.end", "year".into()), edit)
+}
+
+#[test]
+fn a_poem_added_within_the_newest_year() {
+    assert!(writes_only_what_changed_by_year(|d| append_poem(d, None)) > 0);
+}
+
+#[test]
+fn a_poem_added_in_a_new_year() {
+    assert!(writes_only_what_changed_by_year(|d| append_poem(d, Some("2031-01-01"))) > 0);
+}
+
+/// Per poem (its code), the poems its different pages show, in order.
+fn chains(site: &Path) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut out = std::collections::BTreeMap::<String, Vec<String>>::new();
+    walk(&site.join("different"), &site.join("different"), &mut |name, path| {
+        let text = std::fs::read_to_string(path).unwrap();
+        let shown = text
+            .split("href=\"../similar/")
+            .skip(1)
+            .map(|part| part[..part.find('-').unwrap()].to_string());
+        out.entry(name[..name.find('-').unwrap()].to_string())
+            .or_default()
+            .extend(shown);
+    });
+    out
+}
+
+/// Per poem anchor, the name of its colour on the chronological pages.
+fn colours(site: &Path) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    walk(
+        &site.join("chronological"),
+        &site.join("chronological"),
+        &mut |_, path| {
+            let text = std::fs::read_to_string(path).unwrap();
+            for part in text.split("id=\"poem-").skip(1) {
+                let id = part[..part.find('"').unwrap()].to_string();
+                let bar = &part[part.find("timeline bar, ").unwrap() + 14..];
+                out.insert(id, bar[..bar.find(',').unwrap()].to_string());
+            }
+        },
+    );
+    out
+}
+
+/// Under `end`, a poem appended within the newest period leaves every
+/// other poem's chain and colour as they were (its pages byte for byte);
+/// one dated in a new period moves chains.
+fn the_newest_period_moves_no_other_chain_or_colour(end: &str, new_period: &str) {
+    let dir = temp();
+    let d = dir.path().join("c");
+    small_collection(&d, 40, 33);
+    set_key(&d, "timeline.end", end.into());
+    build(&d);
+    let site = d.join("site");
+    let (chains_before, colours_before) = (chains(&site), colours(&site));
+    let different_before = tree(&site.join("different"));
+    append_poem(&d, None);
+    // No colour word: without a colours file a colour's anchor is the mean
+    // of the poems that hold its words (SPEC, *Semantic colour*), all of
+    // them, settled or not.
+    edit_poems(&d, |p| p.last_mut().unwrap()["content"] = json!("a new poem about the quiet hours"));
+    build(&d);
+    let (chains_within, colours_within) = (chains(&site), colours(&site));
+    for (poem, chain) in &chains_before {
+        assert_eq!(&chains_within[poem], chain, "{end}: poem {poem}'s chain moved");
+        assert!(!chain.contains(&"0041".to_string()));
+    }
+    for (poem, colour) in &colours_before {
+        assert_eq!(&colours_within[poem], colour, "{end}: poem {poem}'s colour moved");
+    }
+    let different_within = tree(&site.join("different"));
+    for (path, bytes) in &different_before {
+        assert_eq!(different_within.get(path), Some(bytes), "{end}: {path} was rewritten");
+    }
+    assert_matches_clean_build(&d);
+    // In a new period the newest period's poems become settled and enter
+    // other poems' chains.
+    edit_poems(&d, |p| p.last_mut().unwrap()["creation_date"] = json!(new_period));
+    build(&d);
+    let chains_after = chains(&site);
+    let moved = (chains_before.iter())
+        .filter(|(poem, chain)| chains_after[*poem] != **chain)
+        .count();
+    assert!(moved > 0, "{end}: no chain moved at the period's turn");
+    assert_matches_clean_build(&d);
+}
+
+#[test]
+fn the_newest_month_moves_no_other_chain_or_colour() {
+    the_newest_period_moves_no_other_chain_or_colour("month", "2030-01-01T00:00:00");
+}
+
+#[test]
+fn the_newest_year_moves_no_other_chain_or_colour() {
+    the_newest_period_moves_no_other_chain_or_colour("year", "2031-01-01T00:00:00");
 }
 
 #[test]
@@ -743,6 +856,7 @@ enum Edit {
     Seed(u8),
     Template(u8),
     Media(u8),
+    TimelineEnd(u8),
 }
 
 fn edit_strategy() -> impl Strategy<Value = Edit> {
@@ -761,6 +875,7 @@ fn edit_strategy() -> impl Strategy<Value = Edit> {
         any::<u8>().prop_map(Edit::Seed),
         any::<u8>().prop_map(Edit::Template),
         any::<u8>().prop_map(Edit::Media),
+        any::<u8>().prop_map(Edit::TimelineEnd),
     ]
 }
 
@@ -778,10 +893,14 @@ fn apply(d: &Path, edit: &Edit) {
                 WORDS[(s / 8) as usize % 8]
             ));
         }),
+        // Dates and inserts fall in 2020–2025, January and February 2026, and
+        // January 2027: into, out of and across the newest month and year.
         Edit::Date(i, s) => edit_poems(d, |p| {
             let i = i % p.len();
-            p[i]["creation_date"] =
-                json!(format!("20{:02}-0{}-1{}", 20 + s % 6, 1 + s % 9, s % 10));
+            p[i]["creation_date"] = match s % 3 {
+                0 => json!(format!("202{}-0{}-1{}", 6 + s % 2, 1 + s % 2, s % 10)),
+                _ => json!(format!("20{:02}-0{}-1{}", 20 + s % 6, 1 + s % 9, s % 10)),
+            };
         }),
         Edit::Warning(i, w) => edit_poems(d, |p| {
             let i = i % p.len();
@@ -809,7 +928,7 @@ fn apply(d: &Path, edit: &Edit) {
                     .unwrap();
                 index = poems.max(embedded) + 1;
                 p.push(json!({"poem_index": index, "category": "new", "content": format!("fresh {}", WORDS[s as usize % 8]),
-                    "creation_date": format!("2026-01-{:02}", 1 + s % 28)}));
+                    "creation_date": format!("202{}-0{}-{:02}", 6 + s / 256 % 2, 1 + s / 512 % 2, 1 + s % 28)}));
             });
             edit_embeddings(d, |e| {
                 let mut v = e[s as usize % e.len()].clone();
@@ -872,6 +991,11 @@ fn apply(d: &Path, edit: &Edit) {
         )
         .unwrap(),
         Edit::Media(s) => write_svg(&d.join("media/pic.svg"), &format!("v{s}")),
+        Edit::TimelineEnd(s) => set_key(
+            d,
+            "timeline.end",
+            ["month", "year", "newest"][s as usize % 3].into(),
+        ),
     }
 }
 
