@@ -3,19 +3,19 @@
 //! speed, most of it outside the matrix products):
 //! - a batch's texts are not padded: their tokens are the rows of one
 //!   matrix, and attention runs per text and head, so there is no mask;
-//! - every matrix product is gemm's (candle's own engine), with the bias
-//!   and the residual added in the same pass;
+//! - every matrix product is gemm's f32 kernel, with the bias and the
+//!   residual added in the same pass;
 //! - one set of buffers serves every layer and every batch;
 //! - GELU's erf and softmax's exp are polynomials the compiler vectorises
 //!   (erf as Abramowitz and Stegun 7.1.26, as PyTorch's vectorised erf).
 //!
-//! The weights are read with candle-core from the folder's safetensors.
+//! The weights are read from the folder's safetensors file with the
+//! `safetensors` crate (f32, f16 or bf16 tensors, as f32).
 
 use crate::disjoint::DisjointMut;
-use candle_core::safetensors::MmapedSafetensors;
-use candle_core::{DType, Device};
-use gemm::Parallelism;
+use gemm_common::Parallelism;
 use rayon::prelude::*;
+use safetensors::{Dtype, SafeTensors};
 use serde::Deserialize;
 use std::path::Path;
 use std::sync::Mutex;
@@ -107,17 +107,21 @@ pub struct Tokens<'a> {
     pub types: &'a [u32],
 }
 
-/// The weights, found under any of the prefixes Hugging Face checkpoints use.
+/// The weights file's bytes and the prefix its names carry.
 struct Weights {
-    file: MmapedSafetensors,
+    bytes: Vec<u8>,
     prefix: String,
 }
 
 impl Weights {
     fn open(path: &Path, config: &Config) -> Result<Weights, String> {
-        // SAFETY: the weights are mapped read-only; verso does not write them.
-        let file = unsafe { MmapedSafetensors::new(path) }.map_err(|e| e.to_string())?;
-        let names: Vec<String> = file.tensors().into_iter().map(|(n, _)| n).collect();
+        let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+        let names: Vec<String> = SafeTensors::deserialize(&bytes)
+            .map_err(|e| e.to_string())?
+            .names()
+            .into_iter()
+            .map(str::to_string)
+            .collect();
         let mut prefixes = vec![String::new(), "bert.".to_string()];
         if let Some(kind) = &config.model_type {
             prefixes.push(format!("{kind}."));
@@ -130,18 +134,16 @@ impl Weights {
                     .any(|n| *n == format!("{p}embeddings.word_embeddings.weight"))
             })
             .ok_or("no embeddings.word_embeddings.weight: not a BERT checkpoint")?;
-        Ok(Weights { file, prefix })
+        Ok(Weights { bytes, prefix })
     }
 
     /// A tensor as f32 values, checked against the shape expected; `None`
     /// stands for a size the configuration does not give.
     fn read(&self, name: &str, shape: &[Option<usize>]) -> Result<Vec<f32>, String> {
         let full = format!("{}{name}", self.prefix);
-        let tensor = self
-            .file
-            .load(&full, &Device::Cpu)
-            .map_err(|e| format!("{full}: {e}"))?;
-        let dims = tensor.dims();
+        let tensors = SafeTensors::deserialize(&self.bytes).map_err(|e| e.to_string())?;
+        let tensor = tensors.tensor(&full).map_err(|e| format!("{full}: {e}"))?;
+        let dims = tensor.shape();
         let fits = dims.len() == shape.len()
             && dims
                 .iter()
@@ -152,11 +154,20 @@ impl Weights {
                 "{full} has shape {dims:?}, the configuration says {shape:?}"
             ));
         }
-        tensor
-            .to_dtype(DType::F32)
-            .and_then(|t| t.flatten_all())
-            .and_then(|t| t.to_vec1::<f32>())
-            .map_err(|e| format!("{full}: {e}"))
+        let bytes = tensor.data();
+        let values = match tensor.dtype() {
+            Dtype::F32 => (bytes.chunks_exact(4))
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+            Dtype::F16 => (bytes.chunks_exact(2))
+                .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
+                .collect(),
+            Dtype::BF16 => (bytes.chunks_exact(2))
+                .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())
+                .collect(),
+            other => return Err(format!("{full} holds {other:?} values, not floats")),
+        };
+        Ok(values)
     }
 
     fn linear(&self, name: &str, inputs: usize, outputs: usize) -> Result<Linear, String> {
@@ -380,7 +391,7 @@ impl Bert {
                 // `scores` and this text's rows and head's columns of
                 // `context`, which no other task writes.
                 unsafe {
-                    gemm::gemm(
+                    gemm_f32::gemm::f32::get_gemm_fn()(
                         len,
                         len,
                         d,
@@ -406,7 +417,7 @@ impl Bert {
                     vectorised::softmax(row);
                 }
                 unsafe {
-                    gemm::gemm(
+                    gemm_f32::gemm::f32::get_gemm_fn()(
                         len,
                         d,
                         len,
@@ -448,7 +459,7 @@ impl Linear {
         // SAFETY: the dimensions and strides describe `out` (rows ×
         // outputs), `x` (rows × inputs) and the weight (inputs × outputs).
         unsafe {
-            gemm::gemm(
+            gemm_f32::gemm::f32::get_gemm_fn()(
                 rows,
                 self.outputs,
                 self.inputs,

@@ -21,7 +21,7 @@ pub struct Server {
     endpoint: String,
     name: String,
     batch: usize,
-    agent: ureq::Agent,
+    client: reqwest::blocking::Client,
 }
 
 impl Server {
@@ -35,10 +35,11 @@ impl Server {
             endpoint: format!("{url}{path}"),
             name: name.to_string(),
             batch,
-            agent: ureq::AgentBuilder::new()
+            client: reqwest::blocking::Client::builder()
                 .timeout(TIMEOUT)
-                .max_idle_connections_per_host(IN_FLIGHT)
-                .build(),
+                .pool_max_idle_per_host(IN_FLIGHT)
+                .build()
+                .expect("an HTTP client with no TLS settings of its own builds"),
         }
     }
 
@@ -53,8 +54,19 @@ impl Server {
     /// One request; `Err((retry, error))`.
     fn request(&self, texts: &[&str]) -> Result<Value, (bool, EmbedError)> {
         let body = json!({ "model": self.name, "input": texts });
-        match self.agent.post(&self.endpoint).send_json(body) {
-            Ok(response) => response.into_json::<Value>().map_err(|e| {
+        let response = match self.client.post(&self.endpoint).json(&body).send() {
+            Ok(response) => response,
+            Err(e) => {
+                // The cause (refused, timed out) is the sentence worth reading.
+                let cause = std::error::Error::source(&e).map_or(e.to_string(), |c| c.to_string());
+                return Err((
+                    true,
+                    self.error(cause, "start the server, or check `model.url`"),
+                ));
+            }
+        };
+        match response.status().as_u16() {
+            200..=299 => response.json::<Value>().map_err(|e| {
                 (
                     false,
                     self.error(
@@ -63,8 +75,8 @@ impl Server {
                     ),
                 )
             }),
-            Err(ureq::Error::Status(code, response)) => {
-                let text = response.into_string().unwrap_or_default();
+            code => {
+                let text = response.text().unwrap_or_default();
                 let text: String = text.chars().take(300).collect();
                 let retry = code == 429 || code >= 500;
                 let hint = match code {
@@ -76,10 +88,6 @@ impl Server {
                     self.error(format!("the server answered {code}: {text}"), hint),
                 ))
             }
-            Err(ureq::Error::Transport(t)) => Err((
-                true,
-                self.error(t.to_string(), "start the server, or check `model.url`"),
-            )),
         }
     }
 
