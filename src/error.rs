@@ -99,6 +99,12 @@ pub enum Error {
     },
     #[error("cache {}: {message}", path.display())]
     Store { path: PathBuf, message: String },
+    /// The store's database could not read or write its files.
+    #[error("{}: could not save or read the cache: {source}", path.display())]
+    CacheIo {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("the cache {} is in use by another verso build; wait for it to finish", path.display())]
     Locked { path: PathBuf },
     #[error("template: {0}")]
@@ -124,7 +130,8 @@ impl Error {
     pub fn hint(&self) -> Option<&'static str> {
         let disk_full = matches!(
             self,
-            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::StorageFull
+            Error::Io { source, .. } | Error::CacheIo { source, .. }
+                if source.kind() == std::io::ErrorKind::StorageFull
         );
         disk_full.then_some(
             "the disk is full: free some space and rerun; the pages already written are kept and the build resumes",

@@ -58,9 +58,20 @@ fn store_error(dir: &Path, message: impl std::fmt::Display) -> Error {
 }
 
 /// A sled failure; its I/O errors stay I/O errors (a full disk is said so).
+/// sled passes some on with the OS error's debug text as their message
+/// (`Os { code: 28, … }`): those are said by their kind instead.
 fn sled_error(dir: &Path, e: sled::Error) -> Error {
     match e {
-        sled::Error::Io(io) => Error::io(dir, io),
+        sled::Error::Io(io) => Error::CacheIo {
+            path: dir.to_path_buf(),
+            source: match (io.raw_os_error(), io.kind()) {
+                (Some(_), _) => io,
+                (None, kind @ std::io::ErrorKind::StorageFull) => {
+                    std::io::Error::new(kind, "no space left on the device")
+                }
+                (None, kind) => std::io::Error::from(kind),
+            },
+        },
         other => store_error(dir, other),
     }
 }
