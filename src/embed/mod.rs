@@ -98,8 +98,11 @@ fn identity_of(
     match &model.source {
         ModelSource::Local(folder) => {
             hasher.update(b"local\0");
-            hasher.update(code("src/embed/local.rs").as_bytes());
-            hasher.update(code("src/embed/bert.rs").as_bytes());
+            // The forward pass: the narrow identity that keeps a model's
+            // vectors across upgrades that leave it alone.
+            for file in ["src/embed/local.rs", "src/embed/bert.rs", "src/disjoint.rs"] {
+                hasher.update(code(file).as_bytes());
+            }
             let mut files = Vec::new();
             list_files(folder, &mut files).map_err(|e| Error::io(folder, e))?;
             files.sort();

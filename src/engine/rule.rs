@@ -19,13 +19,15 @@
 //! | `page` | output file | its templates, `page values`, `poems shown`, `entries` | the file | output folder, record in store |
 //! | `root` | build | `configuration`, every input file read, every template | — | memo file |
 //!
-//! Code identity: each rule names the source files that compute it; their
-//! text is compiled into the binary (`build.rs`) and hashed. A development
-//! build that edits `derive/chain.rs` invalidates the neighbours and what
-//! depends on their value, and nothing else. A hash rather than a version
-//! number to bump: forgetting a bump is exactly the class of mistake this
-//! engine exists to rule out. A test checks that every source file is
-//! claimed by a rule or listed as shaping no output.
+//! Code identity: every rule's is a hash of all of verso's source files,
+//! compiled into the binary (`build.rs`), with no list a person keeps: an
+//! edit or an upgrade anywhere in the code computes everything again, and
+//! the byte-level cut-offs (a value that comes out the same, a page whose
+//! bytes equal the file's) keep what it writes to what really changed. The
+//! one narrow identity is the model's (`embed::identity_of`): the vectors
+//! it made are kept in the cache of vectors under the model and the code
+//! of its forward pass, so an upgrade that leaves those alone embeds
+//! nothing (`tests/it/engine.rs` checks both).
 
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -52,38 +54,6 @@ pub enum Rule {
     Page,
     Root,
 }
-
-/// Source files that shape no output (the command line, progress, checks,
-/// the engine's own bookkeeping): editing them invalidates nothing.
-pub const SHAPES_NO_OUTPUT: &[&str] = &[
-    "src/main.rs",
-    "src/lib.rs",
-    "src/cli.rs",
-    "src/run.rs",
-    "src/progress.rs",
-    "src/check.rs",
-    "src/fixture.rs",
-    "src/error.rs",
-    "src/disjoint.rs",
-    "src/derive/mod.rs",
-    "src/engine/mod.rs",
-    "src/engine/rule.rs",
-    "src/engine/memo.rs",
-    "src/engine/store.rs",
-    "src/engine/exec.rs",
-    "src/engine/files.rs",
-    "src/engine/gc.rs",
-    "src/engine/remote.rs",
-    "src/engine/inputs.rs",
-    "src/engine/sweep.rs",
-    "src/engine/status.rs",
-    "src/engine/explain.rs",
-    "src/engine/summary.rs",
-    "src/serve/mod.rs",
-    "src/serve/files.rs",
-    "src/serve/http.rs",
-    "src/serve/watch.rs",
-];
 
 impl Rule {
     pub const ALL: [Rule; 14] = [
@@ -121,76 +91,6 @@ impl Rule {
             Rule::Root => "root",
         }
     }
-
-    /// The source files whose code computes this rule's value.
-    pub fn code(self) -> &'static [&'static str] {
-        const RULES: &str = "src/engine/rules.rs";
-        match self {
-            Rule::Corpus => &["src/corpus.rs", "src/date.rs", "src/text.rs", RULES],
-            Rule::Vectors => &[
-                "src/vectors.rs",
-                "src/derive/words.rs",
-                RULES,
-                "src/embed/mod.rs",
-                "src/embed/cache.rs",
-                "src/embed/local.rs",
-                "src/embed/bert.rs",
-                "src/embed/server.rs",
-            ],
-            Rule::WordEmbeddings | Rule::ColourEmbeddings => &[
-                "src/vectors.rs",
-                RULES,
-                "src/embed/mod.rs",
-                "src/embed/cache.rs",
-                "src/embed/local.rs",
-                "src/embed/bert.rs",
-                "src/embed/server.rs",
-            ],
-            Rule::Neighbours => &[
-                "src/derive/neighbours.rs",
-                "src/derive/rank.rs",
-                "src/derive/chain.rs",
-                "src/derive/timeline.rs",
-                "src/date.rs",
-                RULES,
-            ],
-            Rule::Vocabulary => &["src/derive/vocabulary.rs", "src/derive/words.rs", RULES],
-            Rule::Cloud => &["src/derive/words.rs", RULES],
-            Rule::WordVector => &["src/derive/words.rs", "src/derive/colour.rs", RULES],
-            Rule::Colours => &[
-                "src/derive/colour.rs",
-                "src/derive/rank.rs",
-                "src/derive/timeline.rs",
-                "src/date.rs",
-                "src/config.rs",
-                RULES,
-            ],
-            Rule::WordPage => &[
-                "src/derive/words.rs",
-                "src/derive/rank.rs",
-                "src/derive/colour.rs",
-                RULES,
-            ],
-            Rule::Timeline => &["src/derive/timeline.rs", "src/date.rs", RULES],
-            Rule::Entry => &[
-                "src/site/entry.rs",
-                "src/site/paths.rs",
-                "src/text.rs",
-                "src/render.rs",
-                "src/config.rs",
-            ],
-            Rule::Page => &[
-                "src/site/mod.rs",
-                "src/site/rank_line.rs",
-                "src/site/paths.rs",
-                "src/site/entry.rs",
-                "src/render.rs",
-                "src/text.rs",
-                "src/config.rs",
-            ],
-            Rule::Root => &[],
-        }
-    }
 }
 
 /// The code identity of every rule: compiled in, or changed on purpose (a
@@ -204,26 +104,28 @@ impl Code {
     /// The identities of the code in this binary.
     pub fn compiled() -> &'static Code {
         static CODE: OnceLock<Code> = OnceLock::new();
-        CODE.get_or_init(|| Code {
+        CODE.get_or_init(|| Code::of_sources(sources::SOURCES))
+    }
+
+    /// Every rule's identity over these source files: each file's path and
+    /// text, in order, after the version and the rule's name.
+    fn of_sources(files: &[(&str, &str)]) -> Code {
+        let mut all = blake3::Hasher::new();
+        all.update(b"verso ");
+        all.update(env!("CARGO_PKG_VERSION").as_bytes());
+        // Every rule's key changes with the key encoding here.
+        for (file, text) in files {
+            all.update(&(file.len() as u64).to_le_bytes());
+            all.update(file.as_bytes());
+            all.update(&(text.len() as u64).to_le_bytes());
+            all.update(text.as_bytes());
+        }
+        Code {
             identities: Rule::ALL
                 .iter()
-                .map(|rule| {
-                    let mut h = blake3::Hasher::new();
-                    h.update(b"verso ");
-                    h.update(env!("CARGO_PKG_VERSION").as_bytes());
-                    h.update(rule.name().as_bytes());
-                    // Every rule's key changes with the key encoding here.
-                    for file in rule.code() {
-                        let text = source(file).unwrap_or_else(|| panic!("{file} is compiled in"));
-                        h.update(&(file.len() as u64).to_le_bytes());
-                        h.update(file.as_bytes());
-                        h.update(&(text.len() as u64).to_le_bytes());
-                        h.update(text.as_bytes());
-                    }
-                    h.finalize()
-                })
+                .map(|rule| all.clone().update(rule.name().as_bytes()).finalize())
                 .collect(),
-        })
+        }
     }
 
     pub fn of(&self, rule: Rule) -> blake3::Hash {
@@ -404,21 +306,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_source_file_is_claimed_by_a_rule_or_shapes_no_output() {
-        for file in source_files() {
-            let claimed = Rule::ALL.iter().any(|r| r.code().contains(&file));
-            assert!(
-                claimed || SHAPES_NO_OUTPUT.contains(&file),
-                "{file}: name it in the code of the rules it shapes (Rule::code) or in SHAPES_NO_OUTPUT"
-            );
+    fn an_edit_of_any_source_file_changes_every_rules_identity() {
+        let compiled = Code::compiled();
+        assert_eq!(source_files().count(), sources::SOURCES.len());
+        assert!(source("src/derive/timeline.rs").is_some());
+        for (at, (file, _)) in sources::SOURCES.iter().enumerate() {
+            let mut edited: Vec<(&str, &str)> = sources::SOURCES.to_vec();
+            edited[at].1 = "// edited";
+            let code = Code::of_sources(&edited);
+            for rule in Rule::ALL {
+                assert_ne!(code.of(rule), compiled.of(rule), "{file}, {}", rule.name());
+            }
         }
-        for file in Rule::ALL
-            .iter()
-            .flat_map(|r| r.code())
-            .chain(SHAPES_NO_OUTPUT)
-        {
-            assert!(source(file).is_some(), "{file} is not a source file");
-        }
+        // Rules differ from each other.
+        let distinct: std::collections::HashSet<_> =
+            Rule::ALL.iter().map(|&r| compiled.of(r)).collect();
+        assert_eq!(distinct.len(), Rule::ALL.len());
     }
 
     #[test]

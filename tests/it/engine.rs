@@ -284,3 +284,42 @@ fn a_rules_code_identity_rebuilds_what_it_made_and_only_that() {
     assert_eq!((s.rendered, s.written()), (pages - menu, 0));
     assert_eq!(tree(&d.join("site")), before);
 }
+
+#[test]
+fn new_code_everywhere_but_the_forward_pass_embeds_nothing_and_writes_nothing() {
+    let d = temp();
+    let texts: Vec<String> = (0..12)
+        .map(|i| format!("the river {i} runs under stone and the light of day"))
+        .collect();
+    let poems: Vec<Value> = (texts.iter().enumerate())
+        .map(|(i, t)| {
+            json!({"poem_index": i + 1, "category": "poem", "content": t,
+                   "creation_date": format!("2020-01-{:02}", i + 1)})
+        })
+        .collect();
+    write_json(&d.path().join("poems.json"), &json!({ "poems": poems }));
+    let model = crate::embed::test_model();
+    std::fs::write(
+        d.path().join("verso.toml"),
+        format!(
+            "[model]\npath = {:?}\n\n[wordcloud]\nmin_occurrences = 2\n",
+            model.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let first = build_with(d.path(), Code::compiled().clone());
+    assert!(
+        first.embedded > 12,
+        "the poems, the cloud's words, the colours"
+    );
+    let before = tree(&d.path().join("site"));
+    // Every rule's code changed, as by an upgrade of verso that leaves the
+    // forward pass alone: every rule runs again, the model runs on nothing.
+    let upgraded = (Rule::ALL.iter()).fold(Code::compiled().clone(), |c, &r| c.with_changed(r));
+    let s = build_with(d.path(), upgraded);
+    assert_eq!(s.rules["vectors"].computed, 1, "{:?}", s.rules);
+    assert_eq!(s.rules["neighbours"].computed, 1, "{:?}", s.rules);
+    assert_eq!(s.embedded, 0, "no text embedded again");
+    assert_eq!(s.written(), 0, "no page's bytes changed");
+    assert_eq!(tree(&d.path().join("site")), before);
+}
