@@ -32,7 +32,7 @@ seconds() {
 }
 
 # Throughput, the same texts both ways.
-rm -rf "$work/s" && mkdir -p "$work/s" && cp ../shared/corpora/sonnets/poems.json "$work/s/" && config "$work/s"
+rm -rf "$work/s" && bash scripts/fetch-test-sonnets.sh "$work/s" && config "$work/s"
 t=$(seconds "$verso" embed "$work/s" --progress none); sonnets_verso=${t% *}
 sonnets_st=$("$python" benches/st_throughput.py "$model" "$work/s/poems.json" "$threads")
 rm -rf "$work/c" && "$verso" fixture --poems "$poems" --dim 8 --seed 1 "$work/c" >/dev/null && config "$work/c"

@@ -868,7 +868,10 @@ mod tests {
         let e = load("[timeline]\nend = \"decade\"\n")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("timeline.end") && e.contains("\"decade\""), "{e}");
+        assert!(
+            e.contains("timeline.end") && e.contains("\"decade\""),
+            "{e}"
+        );
     }
 
     #[test]

@@ -171,7 +171,10 @@ mod tests {
         assert_eq!(start_of_year(at("2023-12-31T23:59:59")), at("2023-01-01"));
         assert_eq!(start_of_year(at("1969-06-30")), at("1969-01-01"));
         assert_eq!(start_of_next_year(at("2023-01-01")), at("2024-01-01"));
-        assert_eq!(start_of_next_year(at("1969-12-31T23:59:59")), at("1970-01-01"));
+        assert_eq!(
+            start_of_next_year(at("1969-12-31T23:59:59")),
+            at("1970-01-01")
+        );
         for days in -800_000..800_000i64 {
             let (y, m, d) = civil_from_days(days);
             assert_eq!(days_from_civil(y, m, d), days);

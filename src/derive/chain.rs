@@ -372,9 +372,9 @@ mod tests {
         assert_eq!(c[2].picks.len(), 3);
         assert!(!c[2].picks.contains(&2));
         // Every path (grouped and single) agrees.
-        for start in 0..4 {
+        for (start, grouped) in c.iter().enumerate() {
             let single = chain(|r| &sims[r * 4..(r + 1) * 4], start, 10, settled);
-            assert_eq!(single, c[start], "start {start}");
+            assert_eq!(&single, grouped, "start {start}");
         }
     }
 
@@ -404,9 +404,8 @@ mod tests {
                 }
                 for start in 0..n - 1 {
                     // SAFETY: the feature was checked just above.
-                    let pair = unsafe {
-                        chain_group(&sims, n, [start, start + 1], n, candidates, step)
-                    };
+                    let pair =
+                        unsafe { chain_group(&sims, n, [start, start + 1], n, candidates, step) };
                     assert_eq!(pair[..], single[start..start + 2], "{feature}, n {n}");
                 }
             }

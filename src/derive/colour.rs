@@ -64,7 +64,12 @@ pub fn assign(m: &Matrix, anchors: &Anchors, settled: &[bool]) -> Vec<u8> {
                     .into_iter()
                     .map(f64::from)
                     .collect();
-                let over = || sims.iter().zip(settled).filter(|(_, s)| **s).map(|(x, _)| x);
+                let over = || {
+                    sims.iter()
+                        .zip(settled)
+                        .filter(|(_, s)| **s)
+                        .map(|(x, _)| x)
+                };
                 let count = over().count() as f64;
                 let mean = over().sum::<f64>() / count;
                 let sd = (over().map(|s| (s - mean).powi(2)).sum::<f64>() / count).sqrt();

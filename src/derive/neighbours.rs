@@ -414,7 +414,9 @@ impl Update<'_> {
         };
         let sums = &self.previous.sums[self.new_to_old[s].expect("a kept row")];
         if picks.len() != self.candidates.length(s, self.chain_len)
-            || picks.iter().any(|&r| !self.settled[self.renumbered(r) as usize])
+            || picks
+                .iter()
+                .any(|&r| !self.settled[self.renumbered(r) as usize])
         {
             return false;
         }
@@ -499,11 +501,17 @@ mod tests {
         if !settled.contains(&true) {
             settled.fill(true);
         }
-        (Matrix { dim, data }, rows.iter().map(|r| r.0).collect(), settled)
+        (
+            Matrix { dim, data },
+            rows.iter().map(|r| r.0).collect(),
+            settled,
+        )
     }
 
     fn settled_rows(rng: &mut SplitMix64, n: u32, dim: usize, coarse: bool) -> Vec<Row> {
-        (0..n).map(|i| (i * 3, vector(rng, dim, coarse), true)).collect()
+        (0..n)
+            .map(|i| (i * 3, vector(rng, dim, coarse), true))
+            .collect()
     }
 
     /// One random edit of a collection (kept in poem_index order).
@@ -672,6 +680,10 @@ mod tests {
         );
         let changed = settled_rows(&mut rng, 50, 4, false);
         let (m, poems, settled) = matrix(&changed);
-        assert!(Neighbours::update(previous, &m, &poems, &settled, 5, 5).1.whole);
+        assert!(
+            Neighbours::update(previous, &m, &poems, &settled, 5, 5)
+                .1
+                .whole
+        );
     }
 }

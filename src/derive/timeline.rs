@@ -177,7 +177,10 @@ mod tests {
         assert_eq!(t.filled, vec![0, (200 * 83 / 365) as u8]);
         let mut within = base.clone();
         within.poems.push(poem(3, 2, 364 * day));
-        assert_eq!(Timeline::new(&within, TimelineEnd::Year).filled[..2], t.filled[..]);
+        assert_eq!(
+            Timeline::new(&within, TimelineEnd::Year).filled[..2],
+            t.filled[..]
+        );
         let mut after = base.clone();
         after.poems.push(poem(3, 2, 365 * day));
         // 1972-01-01 is day 730.

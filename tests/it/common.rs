@@ -266,9 +266,8 @@ pub fn reference() -> Reference {
         let entries = v[key].as_object().unwrap().iter();
         entries.map(|(k, x)| (k.clone(), halves(x.as_str().unwrap())))
     };
-    let mut poems: Vec<(u64, Vec<f32>)> = map("poems")
-        .map(|(k, x)| (k.parse().unwrap(), x))
-        .collect();
+    let mut poems: Vec<(u64, Vec<f32>)> =
+        map("poems").map(|(k, x)| (k.parse().unwrap(), x)).collect();
     poems.sort_by_key(|p| p.0);
     let colours = v["colours"].as_object().unwrap().iter();
     Reference {

@@ -121,12 +121,23 @@ fn the_local_model_reproduces_the_sonnets_poem_vectors() {
 #[test]
 fn the_local_model_reproduces_the_reference_words_colour_phrases_and_other_scripts() {
     let reference = reference();
-    let texts_file = read_json(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/texts.json"));
+    let texts_file =
+        read_json(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/texts.json"));
     let other: Vec<(String, String)> = (texts_file["texts"].as_array().unwrap().iter())
-        .map(|t| (t["name"].as_str().unwrap().to_string(), t["text"].as_str().unwrap().to_string()))
+        .map(|t| {
+            (
+                t["name"].as_str().unwrap().to_string(),
+                t["text"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     let mut texts: Vec<String> = reference.words.iter().map(|(w, _)| w.clone()).collect();
-    texts.extend(reference.colours.iter().map(|(_, phrase, _)| phrase.clone()));
+    texts.extend(
+        reference
+            .colours
+            .iter()
+            .map(|(_, phrase, _)| phrase.clone()),
+    );
     texts.extend(other.iter().map(|(_, text)| text.clone()));
     let mut named: Vec<(String, &[f32])> = (reference.words.iter())
         .map(|(w, v)| (format!("word {w:?}"), &v[..]))

@@ -229,16 +229,20 @@ fn a_poem_added_in_a_new_year() {
 /// Per poem (its code), the poems its different pages show, in order.
 fn chains(site: &Path) -> std::collections::BTreeMap<String, Vec<String>> {
     let mut out = std::collections::BTreeMap::<String, Vec<String>>::new();
-    walk(&site.join("different"), &site.join("different"), &mut |name, path| {
-        let text = std::fs::read_to_string(path).unwrap();
-        let shown = text
-            .split("href=\"../similar/")
-            .skip(1)
-            .map(|part| part[..part.find('-').unwrap()].to_string());
-        out.entry(name[..name.find('-').unwrap()].to_string())
-            .or_default()
-            .extend(shown);
-    });
+    walk(
+        &site.join("different"),
+        &site.join("different"),
+        &mut |name, path| {
+            let text = std::fs::read_to_string(path).unwrap();
+            let shown = text
+                .split("href=\"../similar/")
+                .skip(1)
+                .map(|part| part[..part.find('-').unwrap()].to_string());
+            out.entry(name[..name.find('-').unwrap()].to_string())
+                .or_default()
+                .extend(shown);
+        },
+    );
     out
 }
 
@@ -276,24 +280,38 @@ fn the_newest_period_moves_no_other_chain_or_colour(end: &str, new_period: &str)
     // No colour word: without a colours file a colour's anchor is the mean
     // of the poems that hold its words (SPEC, *Semantic colour*), all of
     // them, settled or not.
-    edit_poems(&d, |p| p.last_mut().unwrap()["content"] = json!("a new poem about the quiet hours"));
+    edit_poems(&d, |p| {
+        p.last_mut().unwrap()["content"] = json!("a new poem about the quiet hours")
+    });
     build(&d);
     let (chains_within, colours_within) = (chains(&site), colours(&site));
     for (poem, chain) in &chains_before {
-        assert_eq!(&chains_within[poem], chain, "{end}: poem {poem}'s chain moved");
+        assert_eq!(
+            &chains_within[poem], chain,
+            "{end}: poem {poem}'s chain moved"
+        );
         assert!(!chain.contains(&"0041".to_string()));
     }
     for (poem, colour) in &colours_before {
-        assert_eq!(&colours_within[poem], colour, "{end}: poem {poem}'s colour moved");
+        assert_eq!(
+            &colours_within[poem], colour,
+            "{end}: poem {poem}'s colour moved"
+        );
     }
     let different_within = tree(&site.join("different"));
     for (path, bytes) in &different_before {
-        assert_eq!(different_within.get(path), Some(bytes), "{end}: {path} was rewritten");
+        assert_eq!(
+            different_within.get(path),
+            Some(bytes),
+            "{end}: {path} was rewritten"
+        );
     }
     assert_matches_clean_build(&d);
     // In a new period the newest period's poems become settled and enter
     // other poems' chains.
-    edit_poems(&d, |p| p.last_mut().unwrap()["creation_date"] = json!(new_period));
+    edit_poems(&d, |p| {
+        p.last_mut().unwrap()["creation_date"] = json!(new_period)
+    });
     build(&d);
     let chains_after = chains(&site);
     let moved = (chains_before.iter())

@@ -93,7 +93,7 @@ fn settled_by_dates(poems_json: &Path, end: &str) -> Vec<bool> {
     let period = |d: &str| d[..if end == "year" { 4 } else { 7 }].to_string();
     let newest = dates.iter().map(|(_, d)| d.clone()).max().unwrap();
     let settled: Vec<bool> = (dates.iter())
-        .map(|(_, d)| end != "newest" && period(d) < period(&newest) || end == "newest")
+        .map(|(_, d)| end == "newest" || period(d) < period(&newest))
         .collect();
     match settled.contains(&true) {
         true => settled,
@@ -108,7 +108,11 @@ fn check_chains(dir: &Path, m: &Matrix, end: TimelineEnd, name: &str) {
     let n = m.rows();
     let corpus = verso::corpus::load(&dir.join("poems.json"), &dir.join("media")).unwrap();
     let settled = settled_by_dates(&dir.join("poems.json"), name);
-    assert_eq!(verso::derive::timeline::settled(&corpus, end), settled, "{name}");
+    assert_eq!(
+        verso::derive::timeline::settled(&corpus, end),
+        settled,
+        "{name}"
+    );
     let candidates = settled.iter().filter(|&&s| s).count();
     let len = 100;
     let got = Neighbours::compute(m, &rows(m), &settled, 1, len).different;
@@ -153,7 +157,10 @@ fn check_chains(dir: &Path, m: &Matrix, end: TimelineEnd, name: &str) {
             exact += 1;
         }
     }
-    assert!(exact >= n - 2, "{name}: only {exact} of {n} chains match exactly");
+    assert!(
+        exact >= n - 2,
+        "{name}: only {exact} of {n} chains match exactly"
+    );
 }
 
 const ENDS: [(TimelineEnd, &str); 3] = [
@@ -182,12 +189,15 @@ fn chains_of_a_collection_whose_newest_month_holds_several_poems_match_the_refer
         for (i, p) in poems.iter_mut().enumerate() {
             let day = if i + 8 >= n { 600 + i % 20 } else { i };
             let date = verso::date::civil_from_days(19_358 + day as i64);
-            p["creation_date"] = format!("{:04}-{:02}-{:02}T12:00:00", date.0, date.1, date.2).into();
+            p["creation_date"] =
+                format!("{:04}-{:02}-{:02}T12:00:00", date.0, date.1, date.2).into();
         }
     });
-    let corpus = verso::corpus::load(&d.path().join("poems.json"), &d.path().join("media")).unwrap();
+    let corpus =
+        verso::corpus::load(&d.path().join("poems.json"), &d.path().join("media")).unwrap();
     let path = d.path().join("embeddings.json");
-    let (m, _) = verso::vectors::align(&path, &corpus, &verso::vectors::load(&path).unwrap()).unwrap();
+    let (m, _) =
+        verso::vectors::align(&path, &corpus, &verso::vectors::load(&path).unwrap()).unwrap();
     for (end, name) in ENDS {
         let settled = settled_by_dates(&d.path().join("poems.json"), name);
         if end != TimelineEnd::Newest {

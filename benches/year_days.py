@@ -1,0 +1,146 @@
+"""benches/year.sh's days: `year_days.py VERSO COLLECTION END DAYS OUT`
+appends a poem a day and builds after each, writing one record a day to
+OUT; `year_days.py --report WORK POEMS DAYS CORES` prints the Markdown
+section from the records."""
+
+import datetime
+import json
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+START = datetime.date(2025, 11, 15)
+
+
+def kind(day, end):
+    """What a day is for `end`: a turn of the year, of the month, or within."""
+    if end == "newest":
+        return "within"
+    if day.month == 1 and day.day == 1:
+        return "year turn"
+    if day.day == 1 and end == "month":
+        return "month turn"
+    return "within"
+
+
+class Collection:
+    """poems.json and embeddings.json, kept in memory and written each day
+    (the embeddings as pre-serialised rows: json.dump of 7,797 × 768
+    numbers would cost seconds a day)."""
+
+    def __init__(self, d):
+        self.d = d
+        self.poems = json.load(open(f"{d}/poems.json"))
+        e = json.load(open(f"{d}/embeddings.json"))["embeddings"]
+        self.vectors = {x["id"]: x["embedding"] for x in e}
+        self.rows = [json.dumps(x) for x in e]
+        self.rng = random.Random(7)
+
+    def append(self, date):
+        src = self.poems["poems"][self.rng.randrange(len(self.poems["poems"]))]
+        index = max(p["poem_index"] for p in self.poems["poems"]) + 1
+        self.poems["poems"].append({
+            "poem_index": index, "category": "fediverse", "id": f"day-{date}",
+            "content": src["content"][::-1].strip() or "a new poem",
+            "creation_date": f"{date}T12:00:00",
+        })
+        w = [x + self.rng.gauss(0, 0.01) for x in self.vectors[src["poem_index"]]]
+        n = sum(x * x for x in w) ** 0.5
+        w = [round(x / n, 6) for x in w]
+        self.vectors[index] = w
+        self.rows.append(json.dumps({"id": index, "embedding": w}))
+        json.dump(self.poems, open(f"{self.d}/poems.json", "w"))
+        with open(f"{self.d}/embeddings.json", "w") as f:
+            f.write('{"embeddings": [' + ", ".join(self.rows) + "]}")
+
+
+def build(verso, d, delta):
+    summary = f"{d}/../summary.json"
+    subprocess.run(["sync"])
+    t = time.monotonic()
+    args = [verso, "build", d, "--progress", "none", "--summary-json", summary]
+    if delta:
+        args += ["--delta", delta]
+    subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
+    secs = time.monotonic() - t
+    s = json.load(open(summary))
+    written = sum(f["written"] for f in s["families"].values())
+    size = 0
+    if delta:
+        size = int(subprocess.run(["du", "-sb", delta], capture_output=True, text=True).stdout.split()[0])
+        shutil.rmtree(delta)
+    return written, secs, size
+
+
+def run(verso, d, end, days, out):
+    with open(f"{d}/verso.toml", "a") as f:
+        f.write(f'\n[timeline]\nend = "{end}"\n')
+    c = Collection(d)
+    c.append(START - datetime.timedelta(days=1))
+    build(verso, d, None)
+    records = []
+    for k in range(days):
+        day = START + datetime.timedelta(days=k)
+        c.append(day)
+        written, secs, size = build(verso, d, f"{d}/../delta")
+        records.append({"day": str(day), "kind": kind(day, end), "written": written,
+                        "seconds": round(secs, 3), "bytes": size})
+        print(f"{end} {day}: {written} written, {size / 1e6:.1f} MB, {secs:.2f} s", file=sys.stderr)
+    json.dump(records, open(out, "w"))
+
+
+YEAR = {"month": {"within": 353, "month turn": 11, "year turn": 1},
+        "year": {"within": 364, "year turn": 1},
+        "newest": {"within": 365}}
+
+
+def report(work, poems, days, cores):
+    names = [("today", "month", '"month", before the settled rule'), ("month", "month", '"month"'),
+             ("year", "year", '"year"'), ("newest", "newest", '"newest"')]
+    rows, totals = [], {}
+    for name, end, label in names:
+        try:
+            records = json.load(open(f"{work}/days-{name}.json"))
+        except FileNotFoundError:
+            continue
+        by = {}
+        for r in records:
+            by.setdefault(r["kind"], []).append(r)
+        year = sum(n * statistics.mean(x["bytes"] for x in by[k]) for k, n in YEAR[end].items())
+        totals[name] = year
+        w = [r["written"] for r in records]
+        t = [r["seconds"] for r in records]
+        within = [r for r in by["within"]]
+        turns = ", ".join(f"{r['day']}: {r['written']} pages, {r['bytes'] / 1e9:.2f} GB, {r['seconds']:.1f} s"
+                          for r in records if r["kind"] != "within")
+        rows.append(f"| {label} | {statistics.median(w)} / {statistics.mean(w):.0f} | "
+                    f"{statistics.median(r['written'] for r in within)} / {statistics.mean(r['written'] for r in within):.0f} | "
+                    f"{statistics.median(t):.2f} / {max(t):.2f} | {statistics.median(r['seconds'] for r in within):.2f} / {max(r['seconds'] for r in within):.2f} | "
+                    f"{sum(r['bytes'] for r in records) / 1e9:.2f} | {year / 1e9:.1f} | {turns or '—'} |")
+    ref = totals.get("today")
+    ratios = "; ".join(f"{n} {totals[n] / ref:.0%} of today's" for n in ("month", "year", "newest") if n in totals and ref)
+    return "\n".join([
+        "## A poet's year",
+        "",
+        f"{datetime.date.today()}, `benches/year.sh`, {poems} poems × 768 (word and colour files), 200 poems a page; "
+        f"a poem a day for {days} days from {START} (a slight variation of an existing poem), one `--delta` build each; "
+        f"{cores} cores. Bytes are the `--delta` folder's, per build.",
+        "",
+        "| `[timeline] end` | pages a day, median / mean | within a period, median / mean | seconds a day, median / max | within a period, median / max s | GB over the sample | GB over a year (extrapolated) | the turns |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        *rows,
+        "",
+        "A year is extrapolated from the sampled days by kind: for \"month\", 353 days within a month, 11 month turns "
+        "and 1 year turn, each at the mean of its sampled days; for \"year\", 364 days within and 1 turn; for \"newest\", "
+        f"365 days at the sample's mean. {ratios}.",
+    ])
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "--report":
+        print(report(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]))
+    else:
+        run(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])
