@@ -86,10 +86,4 @@ $(date -u +%Y-%m-%d), \`benches/embed.sh\`, all-MiniLM-L6-v2 on the CPU, $thread
 MD
 )
 echo "$section"
-python3 - "$section" <<'PY'
-import re, sys
-path = "benches/RESULTS.md"
-text = open(path).read()
-text = re.sub(r"\n## Embeddings \(local model\)\n.*?(?=\n## |\Z)", "", text, flags=re.S).rstrip("\n")
-open(path, "w").write(text + "\n\n" + sys.argv[1] + "\n")
-PY
+python3 benches/section.py "$section"

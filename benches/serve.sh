@@ -35,11 +35,5 @@ $(date -u +%Y-%m-%d), \`benches/serve.sh\`, the $poems-poem collection of the ta
 - Server load, loopback: $load (similar/$page).
 MD
 )
-python3 - "$section" <<'PY'
-import re, sys
-path = "benches/RESULTS.md"
-text = open(path).read()
-text = re.sub(r"\n## verso serve\n.*?(?=\n## |\Z)", "", text, flags=re.S).rstrip("\n")
-open(path, "w").write(text + "\n\n" + sys.argv[1] + "\n")
-PY
+python3 benches/section.py "$section"
 rm -rf "$work"

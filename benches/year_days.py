@@ -1,6 +1,6 @@
 """benches/year.sh's days: `year_days.py VERSO COLLECTION END DAYS OUT`
 appends a poem a day and builds after each, writing one record a day to
-OUT; `year_days.py --report WORK POEMS DAYS CORES` prints the Markdown
+OUT; `year_days.py --report WORK POEMS CORES` prints the Markdown
 section from the records."""
 
 import datetime
@@ -97,7 +97,7 @@ YEAR = {"month": {"within": 353, "month turn": 11, "year turn": 1},
         "newest": {"within": 365}}
 
 
-def report(work, poems, days, cores):
+def report(work, poems, cores):
     names = [("today", "month", '"month", before the settled rule'), ("month", "month", '"month"'),
              ("year", "year", '"year"'), ("newest", "newest", '"newest"')]
     rows, totals = [], {}
@@ -116,7 +116,7 @@ def report(work, poems, days, cores):
         within = [r for r in by["within"]]
         turns = ", ".join(f"{r['day']}: {r['written']} pages, {r['bytes'] / 1e9:.2f} GB, {r['seconds']:.1f} s"
                           for r in records if r["kind"] != "within")
-        rows.append(f"| {label} | {statistics.median(w)} / {statistics.mean(w):.0f} | "
+        rows.append(f"| {label} | {len(records)} | {statistics.median(w)} / {statistics.mean(w):.0f} | "
                     f"{statistics.median(r['written'] for r in within)} / {statistics.mean(r['written'] for r in within):.0f} | "
                     f"{statistics.median(t):.2f} / {max(t):.2f} | {statistics.median(r['seconds'] for r in within):.2f} / {max(r['seconds'] for r in within):.2f} | "
                     f"{sum(r['bytes'] for r in records) / 1e9:.2f} | {year / 1e9:.1f} | {turns or '—'} |")
@@ -126,11 +126,11 @@ def report(work, poems, days, cores):
         "## A poet's year",
         "",
         f"{datetime.date.today()}, `benches/year.sh`, {poems} poems × 768 (word and colour files), 200 poems a page; "
-        f"a poem a day for {days} days from {START} (a slight variation of an existing poem), one `--delta` build each; "
+        f"a poem a day from {START} (a slight variation of an existing poem), one `--delta` build each; "
         f"{cores} cores. Bytes are the `--delta` folder's, per build.",
         "",
-        "| `[timeline] end` | pages a day, median / mean | within a period, median / mean | seconds a day, median / max | within a period, median / max s | GB over the sample | GB over a year (extrapolated) | the turns |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| `[timeline] end` | days | pages a day, median / mean | within a period, median / mean | seconds a day, median / max | within a period, median / max s | GB over the sample | GB over a year (extrapolated) | the turns |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
         *rows,
         "",
         "A year is extrapolated from the sampled days by kind: for \"month\", 353 days within a month, 11 month turns "
@@ -141,6 +141,6 @@ def report(work, poems, days, cores):
 
 if __name__ == "__main__":
     if sys.argv[1] == "--report":
-        print(report(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]))
+        print(report(sys.argv[2], sys.argv[3], sys.argv[4]))
     else:
         run(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])

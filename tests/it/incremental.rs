@@ -150,24 +150,27 @@ fn an_appended_poem_updates_the_neighbours_instead_of_computing_them_anew() {
     assert!(!forced.contains("neighbours updated"), "{forced}");
 }
 
+/// Per poem anchor on the chronological pages, `read` of the text after it.
+fn entries<T>(site: &Path, read: impl Fn(&str) -> T) -> std::collections::BTreeMap<String, T> {
+    let mut out = std::collections::BTreeMap::new();
+    let pages = site.join("chronological");
+    walk(&pages, &pages, &mut |_, path| {
+        let text = std::fs::read_to_string(path).unwrap();
+        for part in text.split("id=\"poem-").skip(1) {
+            let id = part[..part.find('"').unwrap()].to_string();
+            out.insert(id, read(part));
+        }
+    });
+    out
+}
+
 /// The timeline bar's filled cells of every entry on a chronological page,
 /// by poem anchor.
 fn bars(site: &Path) -> std::collections::BTreeMap<String, usize> {
-    let mut out = std::collections::BTreeMap::new();
-    walk(
-        &site.join("chronological"),
-        &site.join("chronological"),
-        &mut |_, path| {
-            let text = std::fs::read_to_string(path).unwrap();
-            for part in text.split("id=\"poem-").skip(1) {
-                let id = part[..part.find('"').unwrap()].to_string();
-                let bar = &part[part.find("timeline bar").unwrap()..];
-                let bar = &bar[..bar.find('\n').unwrap()];
-                out.insert(id, bar.matches('═').count());
-            }
-        },
-    );
-    out
+    entries(site, |entry| {
+        let bar = &entry[entry.find("timeline bar").unwrap()..];
+        bar[..bar.find('\n').unwrap()].matches('═').count()
+    })
 }
 
 #[test]
@@ -248,20 +251,10 @@ fn chains(site: &Path) -> std::collections::BTreeMap<String, Vec<String>> {
 
 /// Per poem anchor, the name of its colour on the chronological pages.
 fn colours(site: &Path) -> std::collections::BTreeMap<String, String> {
-    let mut out = std::collections::BTreeMap::new();
-    walk(
-        &site.join("chronological"),
-        &site.join("chronological"),
-        &mut |_, path| {
-            let text = std::fs::read_to_string(path).unwrap();
-            for part in text.split("id=\"poem-").skip(1) {
-                let id = part[..part.find('"').unwrap()].to_string();
-                let bar = &part[part.find("timeline bar, ").unwrap() + 14..];
-                out.insert(id, bar[..bar.find(',').unwrap()].to_string());
-            }
-        },
-    );
-    out
+    entries(site, |entry| {
+        let bar = &entry[entry.find("timeline bar, ").unwrap() + 14..];
+        bar[..bar.find(',').unwrap()].to_string()
+    })
 }
 
 /// Under `end`, a poem appended within the newest period leaves every
