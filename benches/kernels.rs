@@ -74,7 +74,7 @@ fn pages(c: &mut Criterion) {
     let media = MediaFiles::new(col.media.clone(), &col.corpus, |p| {
         std::fs::read(p)
             .map(|b| blake3::hash(&b))
-            .map_err(|e| verso::error::Error::io(p, e))
+            .map_err(|e| verso::error::Error::io(verso::error::Doing::ReadingCollection, p, e))
     })
     .unwrap();
     let timeline =

@@ -4,7 +4,7 @@
 //! its recorded hash.
 
 use crate::engine::store::{self, Store};
-use crate::error::{IoContext, Result};
+use crate::error::{Doing, IoContext, Result};
 use rayon::prelude::*;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -21,15 +21,15 @@ pub struct Report {
 
 /// Every file under `dir`, as `/`-separated relative paths.
 fn files(dir: &Path, prefix: &str, out: &mut Vec<String>) -> Result<()> {
-    for entry in std::fs::read_dir(dir).at(dir)? {
-        let entry = entry.at(dir)?;
+    for entry in std::fs::read_dir(dir).at(Doing::ReadingSite, dir)? {
+        let entry = entry.at(Doing::ReadingSite, dir)?;
         let name = entry.file_name().to_string_lossy().into_owned();
         let rel = if prefix.is_empty() {
             name
         } else {
             format!("{prefix}/{name}")
         };
-        let kind = entry.file_type().at(&entry.path())?;
+        let kind = entry.file_type().at(Doing::ReadingSite, &entry.path())?;
         if kind.is_dir() {
             files(&entry.path(), &rel, out)?;
         } else {
@@ -51,7 +51,7 @@ pub fn check(site: &Path, cache: Option<&Path>) -> Result<Report> {
         .par_iter()
         .map(|page| -> Result<(usize, Vec<String>)> {
             let file = site.join(page.as_str());
-            let text = std::fs::read_to_string(&file).at(&file)?;
+            let text = std::fs::read_to_string(&file).at(Doing::ReadingSite, &file)?;
             let parsed = parse(&text);
             let mut problems = Vec::new();
             for (number, width) in wide_lines(&text) {

@@ -2,7 +2,7 @@
 //! out-of-range values rejected by name, relative paths resolved against the
 //! file's folder, and command-line overrides applied on top.
 
-use crate::error::{Error, InputError, Location, Result};
+use crate::error::{Doing, Error, InputError, Location, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -541,7 +541,7 @@ impl Config {
                 config.defaulted = true;
                 return Ok(config);
             }
-            Err(e) => return Err(Error::io(file, e)),
+            Err(e) => return Err(Error::io(Doing::ReadingConfiguration, file, e)),
         };
         Config::from_raw(file, raw, overrides)
     }

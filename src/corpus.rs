@@ -1,7 +1,7 @@
 //! `Poem` and the loading of poems.json: every field checked, every defect
 //! reported with the file, the line, the poem_index and the field.
 
-use crate::error::{json_error, Error, InputError, Location, Result};
+use crate::error::{json_error, Doing, Error, InputError, Location, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -125,7 +125,7 @@ pub fn read(path: &Path) -> Result<Vec<u8>> {
             InputError::new(Location::file(path), "poems file not found")
                 .hint("set `poems` in verso.toml to the collection's poems.json"),
         ),
-        _ => Error::io(path, e),
+        _ => Error::io(Doing::ReadingCollection, path, e),
     })
 }
 

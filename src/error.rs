@@ -92,19 +92,14 @@ pub enum Error {
     Input(Box<InputError>),
     #[error("{0}")]
     Usage(String),
-    #[error("{}: {source}", path.display())]
+    #[error("{}: could not {doing}: {source}", path.display())]
     Io {
         path: PathBuf,
+        doing: Doing,
         source: std::io::Error,
     },
     #[error("cache {}: {message}", path.display())]
     Store { path: PathBuf, message: String },
-    /// The store's database could not read or write its files.
-    #[error("{}: could not save or read the cache: {source}", path.display())]
-    CacheIo {
-        path: PathBuf,
-        source: std::io::Error,
-    },
     #[error("the cache {} is in use by another verso build; wait for it to finish", path.display())]
     Locked { path: PathBuf },
     #[error("template: {0}")]
@@ -128,19 +123,26 @@ impl Error {
     }
     /// What to do about a failure of the machine rather than of the input.
     pub fn hint(&self) -> Option<&'static str> {
-        let disk_full = matches!(
-            self,
-            Error::Io { source, .. } | Error::CacheIo { source, .. }
-                if source.kind() == std::io::ErrorKind::StorageFull
-        );
-        disk_full.then_some(
-            "the disk is full: free some space and rerun; the pages already written are kept and the build resumes",
-        )
+        use std::io::ErrorKind;
+        let Error::Io { source, .. } = self else {
+            return None;
+        };
+        match source.kind() {
+            ErrorKind::StorageFull => Some(
+                "the disk is full: free some space and rerun; the pages already written are kept and the build resumes",
+            ),
+            ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem => Some(
+                "this user may not read or write there: change the folder's permissions, or choose another with --out or --cache",
+            ),
+            ErrorKind::NotFound => Some("check that the path exists and is spelled as it is on disk"),
+            _ => None,
+        }
     }
 
-    pub fn io(path: &Path, source: std::io::Error) -> Self {
+    pub fn io(doing: Doing, path: &Path, source: std::io::Error) -> Self {
         Error::Io {
             path: path.to_path_buf(),
+            doing,
             source,
         }
     }
@@ -154,14 +156,53 @@ impl From<InputError> for Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// Attach a path to an I/O result.
+/// What verso was doing when an I/O operation failed: the middle of its
+/// sentence ("PATH: could not write the site: …").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Doing {
+    ReadingCollection,
+    ReadingConfiguration,
+    ReadingModel,
+    ReadingTemplates,
+    ReadingSite,
+    WritingSite,
+    RemovingPages,
+    CleaningSite,
+    UsingCache,
+    UsingVectorCache,
+    PruningCache,
+    WritingReport,
+    WritingFile,
+}
+
+impl fmt::Display for Doing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Doing::ReadingCollection => "read the collection",
+            Doing::ReadingConfiguration => "read the configuration",
+            Doing::ReadingModel => "read the model folder",
+            Doing::ReadingTemplates => "read the templates",
+            Doing::ReadingSite => "read the site",
+            Doing::WritingSite => "write the site",
+            Doing::RemovingPages => "remove pages the site no longer has",
+            Doing::CleaningSite => "remove the site's pages",
+            Doing::UsingCache => "save or read the cache",
+            Doing::UsingVectorCache => "save or read the cache of vectors",
+            Doing::PruningCache => "prune the cache",
+            Doing::WritingReport => "write the report",
+            Doing::WritingFile => "write the file",
+        })
+    }
+}
+
+/// Attach what verso was doing, and the path, to an I/O result.
 pub trait IoContext<T> {
-    fn at(self, path: &Path) -> Result<T>;
+    fn at(self, doing: Doing, path: &Path) -> Result<T>;
 }
 
 impl<T> IoContext<T> for std::io::Result<T> {
-    fn at(self, path: &Path) -> Result<T> {
-        self.map_err(|e| Error::io(path, e))
+    fn at(self, doing: Doing, path: &Path) -> Result<T> {
+        self.map_err(|e| Error::io(doing, path, e))
     }
 }
 
@@ -181,5 +222,34 @@ pub fn json_error(path: &Path, err: &serde_json::Error) -> InputError {
     match hint {
         Some(h) => e.hint(h),
         None => e,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_io_error_says_the_path_what_verso_was_doing_and_what_to_do() {
+        let full = std::io::Error::from(std::io::ErrorKind::StorageFull);
+        let e = Error::io(Doing::WritingSite, Path::new("/s/index.html"), full);
+        assert!(
+            e.to_string()
+                .starts_with("/s/index.html: could not write the site: "),
+            "{e}"
+        );
+        assert!(e.hint().unwrap().contains("the disk is full"));
+        let denied = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let e = Error::io(Doing::UsingCache, Path::new("/c"), denied);
+        assert!(
+            e.to_string().contains("could not save or read the cache"),
+            "{e}"
+        );
+        assert!(e.hint().unwrap().contains("permissions"));
+        let other = std::io::Error::from(std::io::ErrorKind::Interrupted);
+        assert_eq!(
+            Error::io(Doing::ReadingSite, Path::new("/s"), other).hint(),
+            None
+        );
     }
 }

@@ -4,7 +4,7 @@
 //! vectors whose clusters share vocabulary, so neighbourhoods mean something.
 
 use crate::derive::words::SplitMix64;
-use crate::error::{IoContext, Result};
+use crate::error::{Doing, IoContext, Result};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -255,7 +255,7 @@ impl Gen {
 /// with `companions`, word_embeddings.json and color_embeddings.json too,
 /// as a model-backed collection has them.
 pub fn write(dir: &Path, poems: usize, dim: usize, seed: u64, companions: bool) -> Result<()> {
-    std::fs::create_dir_all(dir.join("media")).at(dir)?;
+    std::fs::create_dir_all(dir.join("media")).at(Doing::WritingFile, dir)?;
     let mut g = Gen(SplitMix64::new(seed ^ 0x5eed_0f5e_7e50));
     let clusters = ((poems as f64).sqrt() / 2.0).ceil().max(1.0) as usize;
     let centres: Vec<Vec<f64>> = (0..clusters)
@@ -350,7 +350,7 @@ pub fn write(dir: &Path, poems: usize, dim: usize, seed: u64, companions: bool) 
                 "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"320\" height=\"200\"><rect width=\"320\" height=\"200\" fill=\"hsl({hue},60%,40%)\"/></svg>\n"
             );
             let path = dir.join("media").join(&name);
-            std::fs::write(&path, svg).at(&path)?;
+            std::fs::write(&path, svg).at(Doing::WritingFile, &path)?;
             poem["attachments"] = serde_json::json!([{
                 "media_type": "image/svg+xml", "relative_path": name,
                 "alt_text": format!("a field of colour, hue {hue}"), "width": 320, "height": 200
@@ -373,7 +373,7 @@ pub fn write(dir: &Path, poems: usize, dim: usize, seed: u64, companions: bool) 
     vectors.push_str("]}\n");
     let write_file = |name: &str, text: &str| -> Result<()> {
         let path = dir.join(name);
-        std::fs::write(&path, text).at(&path)
+        std::fs::write(&path, text).at(Doing::WritingFile, &path)
     };
     write_file("poems.json", &json)?;
     write_file("embeddings.json", &vectors)?;

@@ -2,7 +2,7 @@
 //! overridden by `*.hbs` files of the configured templates folder, each
 //! template's hash for the keys, and page rendering split around the entries.
 
-use crate::error::{Error, InputError, IoContext, Location, Result};
+use crate::error::{Doing, Error, InputError, IoContext, Location, Result};
 use handlebars::Handlebars;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -68,7 +68,7 @@ impl Renderer {
                     ))
                     .into());
                 };
-                let bytes = std::fs::read(&path).at(&path)?;
+                let bytes = std::fs::read(&path).at(Doing::ReadingTemplates, &path)?;
                 let text = crate::config::utf8(&path, &bytes)?;
                 sources.insert(name, (text, path.display().to_string()));
             }

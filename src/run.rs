@@ -6,7 +6,7 @@ use crate::cli::{
 };
 use crate::config::{Config, Overrides};
 use crate::engine::{self, Options};
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Doing, Error, IoContext, Result};
 use crate::progress::{Mode, Progress};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -146,8 +146,8 @@ fn embed_command(args: EmbedArgs) -> Result<i32> {
         let text = serde_json::to_string(&serde_json::json!({ "embeddings": embeddings }))
             .expect("vectors serialise");
         let partial = file.with_extension("verso-tmp");
-        std::fs::write(&partial, text + "\n").at(&partial)?;
-        std::fs::rename(&partial, &file).at(&file)?;
+        std::fs::write(&partial, text + "\n").at(Doing::WritingFile, &partial)?;
+        std::fs::rename(&partial, &file).at(Doing::WritingFile, &file)?;
         println!(
             "wrote {} vectors of {} dimensions to {}",
             vectors.rows(),
@@ -318,8 +318,8 @@ fn init_command(args: crate::cli::InitArgs) -> Result<i32> {
             file.display()
         )));
     }
-    std::fs::create_dir_all(&dir).at(&dir)?;
-    std::fs::write(&file, crate::config::TEMPLATE).at(&file)?;
+    std::fs::create_dir_all(&dir).at(Doing::WritingFile, &dir)?;
+    std::fs::write(&file, crate::config::TEMPLATE).at(Doing::WritingFile, &file)?;
     println!(
         "wrote {} with every key at its default; put poems.json beside it and run `verso build {}`",
         file.display(),
@@ -344,7 +344,7 @@ pub fn clean(out: &Path, cache: &Path) -> Result<usize> {
             }
             let file = out.join(path);
             if file.is_file() {
-                std::fs::remove_file(&file).at(&file)?;
+                std::fs::remove_file(&file).at(Doing::CleaningSite, &file)?;
                 removed += 1;
             }
             let mut dir = Path::new(path).parent();

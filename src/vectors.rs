@@ -3,7 +3,7 @@
 //! parsed, L2-normalised; and the lexical embedder used when there is none.
 
 use crate::corpus::Corpus;
-use crate::error::{json_error, Error, InputError, Location, Result};
+use crate::error::{json_error, Doing, Error, InputError, Location, Result};
 use rayon::prelude::*;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
@@ -340,7 +340,7 @@ pub fn read_input(path: &Path) -> Result<Vec<u8>> {
             InputError::new(Location::file(path), "file not found")
                 .hint("fix the path in verso.toml"),
         ),
-        _ => Error::io(path, e),
+        _ => Error::io(Doing::ReadingCollection, path, e),
     })
 }
 

@@ -3,8 +3,8 @@
 //! speed, most of it outside the matrix products):
 //! - a batch's texts are not padded: their tokens are the rows of one
 //!   matrix, and attention runs per text and head, so there is no mask;
-//! - every matrix product is gemm's f32 kernel, with the bias and the
-//!   residual added in the same pass;
+//! - every matrix product is gemm's, with the bias and the residual added
+//!   in the same pass;
 //! - one set of buffers serves every layer and every batch;
 //! - GELU's erf and softmax's exp are polynomials the compiler vectorises
 //!   (erf as Abramowitz and Stegun 7.1.26, as PyTorch's vectorised erf).
@@ -13,7 +13,7 @@
 //! `safetensors` crate (f32, f16 or bf16 tensors, as f32).
 
 use crate::disjoint::DisjointMut;
-use gemm_common::Parallelism;
+use gemm::Parallelism;
 use rayon::prelude::*;
 use safetensors::{Dtype, SafeTensors};
 use serde::Deserialize;
@@ -391,7 +391,7 @@ impl Bert {
                 // `scores` and this text's rows and head's columns of
                 // `context`, which no other task writes.
                 unsafe {
-                    gemm_f32::gemm::f32::get_gemm_fn()(
+                    gemm::gemm(
                         len,
                         len,
                         d,
@@ -417,7 +417,7 @@ impl Bert {
                     vectorised::softmax(row);
                 }
                 unsafe {
-                    gemm_f32::gemm::f32::get_gemm_fn()(
+                    gemm::gemm(
                         len,
                         d,
                         len,
@@ -459,7 +459,7 @@ impl Linear {
         // SAFETY: the dimensions and strides describe `out` (rows ×
         // outputs), `x` (rows × inputs) and the weight (inputs × outputs).
         unsafe {
-            gemm_f32::gemm::f32::get_gemm_fn()(
+            gemm::gemm(
                 rows,
                 self.outputs,
                 self.inputs,

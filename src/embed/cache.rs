@@ -15,7 +15,7 @@
 //! holds at most three times the current texts' vectors, whatever the
 //! number of edits. `verso cache --max-size` removes old vectors sooner.
 
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Doing, Error, IoContext, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{File, OpenOptions};
@@ -155,10 +155,10 @@ impl Uses {
 fn replace_durably(path: &Path, bytes: &[u8]) -> Result<()> {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
     let temp = path.with_file_name(format!("{}.new", name.unwrap_or_default()));
-    let mut file = File::create(&temp).at(&temp)?;
-    file.write_all(bytes).at(&temp)?;
-    file.sync_all().at(&temp)?;
-    std::fs::rename(&temp, path).at(path)
+    let mut file = File::create(&temp).at(Doing::UsingVectorCache, &temp)?;
+    file.write_all(bytes).at(Doing::UsingVectorCache, &temp)?;
+    file.sync_all().at(Doing::UsingVectorCache, &temp)?;
+    std::fs::rename(&temp, path).at(Doing::UsingVectorCache, path)
 }
 
 impl VectorCache {
@@ -169,7 +169,7 @@ impl VectorCache {
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(Error::io(&path, e)),
+            Err(e) => return Err(Error::io(Doing::UsingVectorCache, &path, e)),
         };
         let (vectors, intact) = parse(&bytes);
         let mut cache = VectorCache {
@@ -179,7 +179,7 @@ impl VectorCache {
             file: None,
         };
         if writable {
-            std::fs::create_dir_all(dir).at(dir)?;
+            std::fs::create_dir_all(dir).at(Doing::UsingVectorCache, dir)?;
             cache.append(Some(intact as u64))?;
         }
         Ok(cache)
@@ -191,10 +191,16 @@ impl VectorCache {
             .create(true)
             .append(true)
             .open(&self.path)
-            .at(&self.path)?;
+            .at(Doing::UsingVectorCache, &self.path)?;
         if let Some(intact) = intact {
-            if file.metadata().at(&self.path)?.len() > intact {
-                file.set_len(intact).at(&self.path)?;
+            if file
+                .metadata()
+                .at(Doing::UsingVectorCache, &self.path)?
+                .len()
+                > intact
+            {
+                file.set_len(intact)
+                    .at(Doing::UsingVectorCache, &self.path)?;
             }
         }
         self.file = Some(BufWriter::new(file));
@@ -216,7 +222,8 @@ impl VectorCache {
     /// Keep a vector (written out at the next `flush`).
     pub fn put(&mut self, key: [u8; 32], vector: Vec<f32>) -> Result<()> {
         if let Some(file) = &mut self.file {
-            file.write_all(&record(&key, &vector)).at(&self.path)?;
+            file.write_all(&record(&key, &vector))
+                .at(Doing::UsingVectorCache, &self.path)?;
         }
         self.vectors.insert(key, vector);
         Ok(())
@@ -225,9 +232,11 @@ impl VectorCache {
     /// Write what was kept to the file; `durable` also waits for the disk.
     pub fn flush(&mut self, durable: bool) -> Result<()> {
         if let Some(file) = &mut self.file {
-            file.flush().at(&self.path)?;
+            file.flush().at(Doing::UsingVectorCache, &self.path)?;
             if durable {
-                file.get_ref().sync_data().at(&self.path)?;
+                file.get_ref()
+                    .sync_data()
+                    .at(Doing::UsingVectorCache, &self.path)?;
             }
         }
         Ok(())

@@ -19,7 +19,7 @@ mod server;
 
 use crate::config::{Config, ModelConfig, ModelSource};
 use crate::engine::remote::Remote;
-use crate::error::{Error, InputError, Location, Result};
+use crate::error::{Doing, Error, InputError, Location, Result};
 use crate::progress::Progress;
 use crate::vectors::Matrix;
 use cache::VectorCache;
@@ -104,7 +104,8 @@ fn identity_of(
                 hasher.update(code(file).as_bytes());
             }
             let mut files = Vec::new();
-            list_files(folder, &mut files).map_err(|e| Error::io(folder, e))?;
+            list_files(folder, &mut files)
+                .map_err(|e| Error::io(Doing::ReadingModel, folder, e))?;
             files.sort();
             for file in files {
                 let name = file.strip_prefix(folder).unwrap_or(&file).to_string_lossy();

@@ -5,7 +5,7 @@
 
 use super::files::{self, FileState};
 use super::store::{Record, Store};
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Doing, Error, IoContext, Result};
 use crate::progress::Progress;
 use crate::site::{Site, Target};
 use rayon::prelude::*;
@@ -71,10 +71,10 @@ pub fn execute(job: &Job, stale: &[&Target]) -> Result<Outcome> {
         .iter()
         .filter_map(|t| t.path.rsplit_once('/').map(|(dir, _)| dir))
         .collect();
-    std::fs::create_dir_all(out).at(out)?;
+    std::fs::create_dir_all(out).at(Doing::WritingSite, out)?;
     for folder in folders {
         let dir = out.join(folder);
-        std::fs::create_dir_all(&dir).at(&dir)?;
+        std::fs::create_dir_all(&dir).at(Doing::WritingSite, &dir)?;
     }
     let outcome = Mutex::new(Outcome::default());
     let finished = AtomicUsize::new(0);
@@ -176,7 +176,7 @@ fn build_one(
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<u64> {
     let (seen, old) = write_new(path, bytes)?;
     if let Some(old) = old {
-        std::fs::remove_file(&old).at(&old)?;
+        std::fs::remove_file(&old).at(Doing::WritingSite, &old)?;
     }
     Ok(seen)
 }
@@ -194,7 +194,7 @@ fn write_new(path: &Path, bytes: &[u8]) -> Result<(u64, Option<PathBuf>)> {
         Ok((meta, exchanged)) => Ok((files::modified(&meta), exchanged.then_some(temp))),
         Err(e) => {
             let _ = std::fs::remove_file(&temp);
-            Err(Error::io(path, e))
+            Err(Error::io(Doing::WritingSite, path, e))
         }
     }
 }

@@ -10,7 +10,7 @@
 
 use super::store::{self, CacheLock};
 use crate::embed::cache::{Holding, VectorCache};
-use crate::error::{IoContext, Result};
+use crate::error::{Doing, IoContext, Result};
 use std::path::{Path, PathBuf};
 
 /// One part of the cache folder.
@@ -114,7 +114,7 @@ pub fn prune(dir: &Path, limit: u64) -> Result<Pruned> {
             return Ok(pruned);
         }
         let bytes = size_of(&path)?;
-        std::fs::remove_dir_all(&path).at(&path)?;
+        std::fs::remove_dir_all(&path).at(Doing::PruningCache, &path)?;
         total = total.saturating_sub(bytes);
         pruned.stores += 1;
         pruned.bytes += bytes;
@@ -138,9 +138,12 @@ fn set_aside(dir: &Path) -> Result<Vec<PathBuf>> {
         return Ok(Vec::new());
     };
     for entry in entries {
-        let entry = entry.at(dir)?;
+        let entry = entry.at(Doing::PruningCache, dir)?;
         if store::is_set_aside(&entry.file_name().to_string_lossy()) {
-            let modified = entry.metadata().and_then(|m| m.modified()).at(dir)?;
+            let modified = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .at(Doing::PruningCache, dir)?;
             found.push((modified, entry.path()));
         }
     }
@@ -156,7 +159,7 @@ fn cache_size(dir: &Path) -> Result<u64> {
         return Ok(0);
     };
     for entry in entries {
-        let entry = entry.at(dir)?;
+        let entry = entry.at(Doing::PruningCache, dir)?;
         if store::is_cache_file(&entry.file_name().to_string_lossy()) {
             bytes += size_of(&entry.path())?;
         }
@@ -169,14 +172,14 @@ fn size_of(path: &Path) -> Result<u64> {
     let meta = match std::fs::symlink_metadata(path) {
         Ok(meta) => meta,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
-        Err(e) => return Err(crate::error::Error::io(path, e)),
+        Err(e) => return Err(crate::error::Error::io(Doing::PruningCache, path, e)),
     };
     if !meta.is_dir() {
         return Ok(meta.len());
     }
     let mut bytes = 0;
-    for entry in std::fs::read_dir(path).at(path)? {
-        bytes += size_of(&entry.at(path)?.path())?;
+    for entry in std::fs::read_dir(path).at(Doing::PruningCache, path)? {
+        bytes += size_of(&entry.at(Doing::PruningCache, path)?.path())?;
     }
     Ok(bytes)
 }

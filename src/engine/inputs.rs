@@ -3,7 +3,7 @@
 //! does; times never reach a key). Every file a build hashes is recorded, so
 //! the root's fingerprint is exactly the set of files this build read.
 
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Doing, Error, IoContext, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -51,9 +51,9 @@ impl Inputs {
                 return crate::vectors::read_input(path)
                     .map(|_| unreachable!("a missing file cannot be read"))
             }
-            Err(e) => return Err(Error::io(path, e)),
+            Err(e) => return Err(Error::io(Doing::ReadingCollection, path, e)),
         };
-        let stamp = stamp(meta.modified().at(path)?);
+        let stamp = stamp(meta.modified().at(Doing::ReadingCollection, path)?);
         let name = path.to_string_lossy().into_owned();
         let known = self
             .known
@@ -66,7 +66,8 @@ impl Inputs {
             }
             None => {
                 let mut h = blake3::Hasher::new();
-                h.update_mmap_rayon(path).at(path)?;
+                h.update_mmap_rayon(path)
+                    .at(Doing::ReadingCollection, path)?;
                 let hash = h.finalize();
                 self.remember(&name, &meta, hash);
                 hash

@@ -35,7 +35,7 @@ use crate::corpus::Corpus;
 use crate::derive::timeline::Timeline;
 use crate::derive::Neighbours;
 use crate::embed::Embedder;
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Doing, Error, IoContext, Result};
 use crate::progress::Progress;
 use crate::render::Renderer;
 use crate::site::{entry, Family, Layout, MediaFiles, Site, Target};
@@ -636,7 +636,7 @@ fn write(
     let stale: Vec<&Target> = plan.stale.iter().map(|&i| &plan.targets[i]).collect();
     let marker = engine.config.cache.join(store::UNFINISHED);
     if !stale.is_empty() {
-        std::fs::write(&marker, b"").at(&marker)?;
+        std::fs::write(&marker, b"").at(Doing::UsingCache, &marker)?;
     }
     let _drawer = (!stale.is_empty()).then(|| {
         let labels: Vec<String> = prepared
@@ -688,7 +688,7 @@ fn finish(engine: &Engine, site: &Site, plan: &Plan, prepared: &Prepared) -> Res
     engine.save(Some((*key.as_bytes(), plan.targets.len())), Some(entries))?;
     let marker = engine.config.cache.join(store::UNFINISHED);
     if marker.exists() {
-        std::fs::remove_file(&marker).at(&marker)?;
+        std::fs::remove_file(&marker).at(Doing::UsingCache, &marker)?;
     }
     Ok(removed)
 }

@@ -9,7 +9,7 @@
 //! never create, rewrite or move a store.
 
 use super::rule::Trace;
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Doing, Error, IoContext, Result};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -62,8 +62,9 @@ fn store_error(dir: &Path, message: impl std::fmt::Display) -> Error {
 /// (`Os { code: 28, … }`): those are said by their kind instead.
 fn sled_error(dir: &Path, e: sled::Error) -> Error {
     match e {
-        sled::Error::Io(io) => Error::CacheIo {
+        sled::Error::Io(io) => Error::Io {
             path: dir.to_path_buf(),
+            doing: Doing::UsingCache,
             source: match (io.raw_os_error(), io.kind()) {
                 (Some(_), _) => io,
                 (None, kind @ std::io::ErrorKind::StorageFull) => {
@@ -85,7 +86,7 @@ impl Store {
         let opened = match Self::try_open(&db_path, true) {
             Ok(opened) => Some(opened),
             Err(reason) => {
-                let aside = set_aside(&db_path).at(&db_path)?;
+                let aside = set_aside(&db_path).at(Doing::UsingCache, &db_path)?;
                 let _ = std::fs::remove_file(dir.join(super::memo::MEMO_FILE));
                 warning = Some(format!(
                     "warning: the cache {} was unusable ({reason}); it was moved to {} and the build starts clean",
@@ -115,8 +116,8 @@ impl Store {
             return Ok(None);
         }
         let _lock = CacheLock::acquire(dir, false)?;
-        let copy = tempfile::tempdir().map_err(|e| Error::io(dir, e))?;
-        copy_dir(&db_path, &copy.path().join(STORE)).at(&db_path)?;
+        let copy = tempfile::tempdir().map_err(|e| Error::io(Doing::UsingCache, dir, e))?;
+        copy_dir(&db_path, &copy.path().join(STORE)).at(Doing::UsingCache, &db_path)?;
         let (db, records) =
             Self::try_open(&copy.path().join(STORE), false).map_err(|reason| {
                 store_error(
@@ -313,7 +314,8 @@ impl Store {
             if bytes.len() >= FILE_VALUE_BYTES {
                 let file = self.value_file(hash);
                 if !file.is_file() {
-                    std::fs::create_dir_all(self.dir.join(VALUES)).at(&self.dir)?;
+                    std::fs::create_dir_all(self.dir.join(VALUES))
+                        .at(Doing::UsingCache, &self.dir)?;
                     super::exec::write_atomically(&file, bytes)?;
                 }
             } else {
@@ -341,7 +343,7 @@ impl Store {
         for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
             if !used.contains(entry.file_name().to_string_lossy().as_ref()) {
                 let path = entry.path();
-                std::fs::remove_file(&path).at(&path)?;
+                std::fs::remove_file(&path).at(Doing::UsingCache, &path)?;
             }
         }
         Ok(())
@@ -368,7 +370,7 @@ impl CacheLock {
             if !create {
                 return Ok(None);
             }
-            std::fs::create_dir_all(dir).at(dir)?;
+            std::fs::create_dir_all(dir).at(Doing::UsingCache, dir)?;
         }
         let path = dir.join(LOCK);
         let file = File::options()
@@ -376,7 +378,7 @@ impl CacheLock {
             .truncate(false)
             .write(true)
             .open(&path)
-            .at(&path)?;
+            .at(Doing::UsingCache, &path)?;
         match file.try_lock() {
             Ok(()) => Ok(Some(CacheLock {
                 dir: dir.to_path_buf(),
@@ -385,7 +387,7 @@ impl CacheLock {
             Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked {
                 path: dir.to_path_buf(),
             }),
-            Err(std::fs::TryLockError::Error(e)) => Err(Error::io(&path, e)),
+            Err(std::fs::TryLockError::Error(e)) => Err(Error::io(Doing::UsingCache, &path, e)),
         }
     }
 }
@@ -444,15 +446,15 @@ pub fn remove_cache(dir: &Path) -> Result<()> {
         return Ok(());
     };
     for entry in entries {
-        let entry = entry.at(dir)?;
+        let entry = entry.at(Doing::UsingCache, dir)?;
         let path = entry.path();
         if !is_cache_file(&entry.file_name().to_string_lossy()) {
             continue;
         }
-        if entry.file_type().at(&path)?.is_dir() {
-            std::fs::remove_dir_all(&path).at(&path)?;
+        if entry.file_type().at(Doing::UsingCache, &path)?.is_dir() {
+            std::fs::remove_dir_all(&path).at(Doing::UsingCache, &path)?;
         } else {
-            std::fs::remove_file(&path).at(&path)?;
+            std::fs::remove_file(&path).at(Doing::UsingCache, &path)?;
         }
     }
     let _ = std::fs::remove_dir(dir);

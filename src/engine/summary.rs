@@ -3,7 +3,7 @@
 //! written by `--summary-json` and `--changes`.
 
 use super::memo::RuleCounts;
-use crate::error::{IoContext, Result};
+use crate::error::{Doing, IoContext, Result};
 use crate::progress::Progress;
 use crate::site::Family;
 use serde::Serialize;
@@ -111,11 +111,11 @@ pub fn write_reports(
         for p in removed {
             text.push_str(&format!("-{p}\n"));
         }
-        std::fs::write(path, text).at(path)?;
+        std::fs::write(path, text).at(Doing::WritingReport, path)?;
     }
     if let Some(path) = &options.summary_json {
         let json = serde_json::to_string_pretty(summary).expect("summaries serialise");
-        std::fs::write(path, json + "\n").at(path)?;
+        std::fs::write(path, json + "\n").at(Doing::WritingReport, path)?;
     }
     Ok(())
 }

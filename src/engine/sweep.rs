@@ -5,7 +5,7 @@
 use super::exec::TEMP_SUFFIX;
 use super::store::{Record, Store};
 use crate::corpus::is_contained;
-use crate::error::{IoContext, Result};
+use crate::error::{Doing, IoContext, Result};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
@@ -25,7 +25,9 @@ pub fn orphans(
         if is_contained(path) {
             let file = out.join(path);
             match std::fs::symlink_metadata(&file) {
-                Ok(m) if m.is_file() => std::fs::remove_file(&file).at(&file)?,
+                Ok(m) if m.is_file() => {
+                    std::fs::remove_file(&file).at(Doing::RemovingPages, &file)?
+                }
                 _ => {}
             }
         }
@@ -66,7 +68,7 @@ pub fn temporaries(dir: &Path) -> Result<usize> {
             let name = entry.file_name();
             let name = name.to_string_lossy();
             if name.starts_with('.') && name.ends_with(TEMP_SUFFIX) {
-                std::fs::remove_file(&path).at(&path)?;
+                std::fs::remove_file(&path).at(Doing::RemovingPages, &path)?;
                 count += 1;
             }
         }

@@ -13,7 +13,7 @@ use crate::derive::timeline::Timeline;
 use crate::derive::words::WordPage;
 use crate::derive::Neighbours;
 use crate::engine::rule::{part_digest, Code, Fingerprint, Part, Rule, Trace};
-use crate::error::{IoContext, Result};
+use crate::error::{Doing, IoContext, Result};
 use crate::render::Renderer;
 use crate::text::truncate;
 use entry::{EntryView, Placement, Variant, WIDTH};
@@ -723,7 +723,7 @@ impl<'a> Site<'a> {
         out.clear();
         if let Page::Media(rel) = &target.page {
             let source = self.media.root.join(rel);
-            out.extend(std::fs::read(&source).at(&source)?);
+            out.extend(std::fs::read(&source).at(Doing::WritingSite, &source)?);
             return Ok(self.trace(target));
         }
         let parts = self.parts(&target.page);

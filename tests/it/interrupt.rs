@@ -384,6 +384,44 @@ impl Drop for Tmpfs {
 }
 
 #[test]
+fn an_unusable_cache_or_output_folder_is_said_in_a_sentence() {
+    let dir = temp();
+    let d = dir.path().join("c");
+    small_collection(&d, 20, 45);
+    // A plain file where a folder should be: no user, root included, can
+    // write under it.
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    for (flag, doing) in [
+        ("--cache", "could not save or read the cache"),
+        ("--out", "could not write the site"),
+    ] {
+        let target = file.join("inside");
+        let r = run(&["build", p(&d), flag, p(&target), "--progress", "none"]);
+        assert_eq!(r.code, 1, "{flag}: {}", r.all());
+        let first = r
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("error: "))
+            .unwrap_or_default();
+        assert!(first.contains(p(&file)), "{flag}: {}", r.stderr);
+        assert!(first.contains(doing), "{flag}: {}", r.stderr);
+        assert!(
+            first.to_lowercase().contains("not a directory"),
+            "{flag}: {}",
+            r.stderr
+        );
+        assert!(
+            !r.stderr.contains("Os {") && !r.stderr.contains("kind:"),
+            "{}",
+            r.stderr
+        );
+    }
+    // Neither build wrote a site anywhere else.
+    assert!(!d.join("site").exists());
+}
+
+#[test]
 fn a_full_cache_disk_is_said_in_a_sentence_with_the_path_and_a_hint() {
     let dir = temp();
     let d = dir.path().join("c");
