@@ -251,7 +251,10 @@ impl Neighbours {
             return whole(ids);
         }
         let on_demand = Rows::OnDemand(m, (0..n).map(|_| OnceLock::new()).collect());
-        on_demand.fill(&[&added[..], &entering].concat());
+        // Each fill computes only the rows not yet computed: a new poem
+        // that is settled is in both lists.
+        on_demand.fill(&added);
+        on_demand.fill(&entering);
         let with_rows = |rows: &[usize]| rows.iter().map(|&p| (p, on_demand.row(p))).collect();
         let candidates = chain::Candidates::new(settled);
         let cx = Update {
