@@ -39,6 +39,32 @@ pub enum Command {
     /// Build, serve the site over HTTP, and rebuild and reload open pages
     /// whenever an input is saved.
     Serve(ServeArgs),
+    /// Build, then publish the site: send the files the host does not hold
+    /// as built, and delete those the site no longer has.
+    Deploy(DeployArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Where the site lives (over `[deploy] to`): a folder,
+    /// s3://bucket/prefix, webdav+https://host/path, neocities://neocities.org.
+    #[arg(long, value_name = "TARGET")]
+    pub to: Option<String>,
+    /// Print what would be sent and deleted; build nothing, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Delete nothing when more than N files would go (over `[deploy]
+    /// max_deletes`).
+    #[arg(long, value_name = "N")]
+    pub max_deletes: Option<usize>,
+    /// List the host and also send every file that differs from what verso
+    /// recorded (changed or deleted there by hand).
+    #[arg(long)]
+    pub verify: bool,
+    #[command(flatten)]
+    pub work: WorkArgs,
 }
 
 #[derive(Debug, Args)]

@@ -68,6 +68,12 @@ url = ""                             # the server's address ("" = http://127.0.0
 name = ""                            # the model's name on the server
 batch = 32                           # texts per request or per model run
 revision = ""                        # change it when the server's model changed: everything is re-embedded
+
+[deploy]                             # `verso deploy`: where the site lives (README, "Deploying")
+to = ""                              # a folder, s3://bucket/prefix, webdav+https://host/path or
+                                     # neocities://neocities.org; --to overrides it
+max_deletes = 256                    # more deletions than this: delete nothing, say so, exit 1
+protect = []                         # globs of paths on the host that are never deleted or overwritten
 "#;
 
 /// The seven semantic colours in SPEC's order (ties resolve in this order).
@@ -96,6 +102,7 @@ pub struct RawConfig {
     pub build: BuildSettings,
     pub progress: ProgressSettings,
     pub model: ModelSettings,
+    pub deploy: DeploySettings,
 }
 
 impl Default for RawConfig {
@@ -118,6 +125,26 @@ impl Default for RawConfig {
             build: BuildSettings::default(),
             progress: ProgressSettings::default(),
             model: ModelSettings::default(),
+            deploy: DeploySettings::default(),
+        }
+    }
+}
+
+/// `[deploy]`: where `verso deploy` sends the site.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeploySettings {
+    pub to: String,
+    pub max_deletes: i64,
+    pub protect: Vec<String>,
+}
+
+impl Default for DeploySettings {
+    fn default() -> Self {
+        DeploySettings {
+            to: String::new(),
+            max_deletes: 256,
+            protect: Vec::new(),
         }
     }
 }
@@ -459,6 +486,10 @@ pub struct Config {
     pub show_current_poem: bool,
     /// `[model]`: vectors made inside the build; `None` as before.
     pub model: Option<ModelConfig>,
+    /// `[deploy] to`, as written ("" = none).
+    pub deploy_to: String,
+    pub max_deletes: usize,
+    pub protect: crate::deploy::plan::Protect,
 }
 
 /// Command-line values that override the file.
@@ -653,6 +684,19 @@ impl Config {
             update_hz: positive(file, "progress.update_hz", raw.progress.update_hz, 100)? as u32,
             show_current_poem: raw.progress.show_current_poem,
             model: raw.model.validate(file, &root)?,
+            deploy_to: raw.deploy.to.clone(),
+            max_deletes: match raw.deploy.max_deletes {
+                n @ 0.. => n as usize,
+                n => {
+                    return Err(range_error(
+                        file,
+                        "deploy.max_deletes",
+                        n,
+                        "a whole number ≥ 0",
+                    ))
+                }
+            },
+            protect: crate::deploy::plan::Protect::new(file, &raw.deploy.protect)?,
             root,
         };
         config.check_folders()?;

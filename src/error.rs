@@ -100,8 +100,8 @@ pub enum Error {
     },
     #[error("cache {}: {message}", path.display())]
     Store { path: PathBuf, message: String },
-    #[error("the cache {} is in use by another verso build; wait for it to finish", path.display())]
-    Locked { path: PathBuf },
+    #[error("the cache {} is in use by another verso {by}; wait for it to finish", path.display())]
+    Locked { path: PathBuf, by: &'static str },
     #[error("template: {0}")]
     Template(String),
     #[error("{0}")]

@@ -52,12 +52,13 @@ pub struct Progress {
     stage: Mutex<Option<(usize, &'static str, Instant)>>,
     pub started: Instant,
     pub stage_seconds: Mutex<Vec<(&'static str, f64)>>,
-    embedding: Mutex<Option<EmbeddingLine>>,
+    line: Mutex<Option<OneLine>>,
 }
 
-/// The embeddings display: when it started, last drew, and whether a
-/// terminal line is there to redraw.
-struct EmbeddingLine {
+/// A family shown on one line (embeddings, deploy): which, when it
+/// started, last drew, and whether a terminal line is there to redraw.
+struct OneLine {
+    name: &'static str,
     started: Instant,
     drawn_at: Instant,
     drawn: bool,
@@ -87,7 +88,7 @@ impl Progress {
             stage: Mutex::new(None),
             started: Instant::now(),
             stage_seconds: Mutex::new(Vec::new()),
-            embedding: Mutex::new(None),
+            line: Mutex::new(None),
         }
     }
 
@@ -143,15 +144,62 @@ impl Progress {
     }
 
     /// The embeddings family: `done` of `total` texts, the text just
-    /// embedded, the rate and the time left; redrawn in place on a
-    /// terminal, a line every few seconds elsewhere.
+    /// embedded, the rate and the time left.
     pub fn embedding(&self, done: usize, total: usize, text: &str) {
+        let snippet: String = plain(text.lines().find(|l| !l.trim().is_empty()).unwrap_or(""))
+            .chars()
+            .take(30)
+            .collect();
+        let current = (self.show_current_poem && done < total).then(|| format!("\"{snippet}\""));
+        self.one_line("embeddings", done as u64, total as u64, |rate| {
+            (
+                format!("{}/{}", thousands(done as u64), thousands(total as u64)),
+                format!("{rate:.1} texts/s"),
+                current,
+            )
+        });
+    }
+
+    /// The deploy family: files and bytes sent of the totals, the rate,
+    /// the time left and the file just sent.
+    pub fn deploying(&self, files: (usize, usize), bytes: (u64, u64), current: &str) {
+        let mb = |b: u64| b as f64 / 1e6;
+        self.one_line("deploy", bytes.0, bytes.1, |rate| {
+            (
+                format!(
+                    "{}/{} files, {:.1}/{:.1} MB",
+                    thousands(files.0 as u64),
+                    thousands(files.1 as u64),
+                    mb(bytes.0),
+                    mb(bytes.1)
+                ),
+                format!("{:.1} MB/s", mb(rate as u64)),
+                (files.0 < files.1).then(|| current.to_string()),
+            )
+        });
+    }
+
+    /// Draw a one-line family: `done` of `total` units drive the bar, the
+    /// rate and the time left; `words(rate in units a second)` gives the
+    /// counts, the rate and what is current. Redrawn in place on a
+    /// terminal, a line every few seconds elsewhere.
+    fn one_line(
+        &self,
+        name: &'static str,
+        done: u64,
+        total: u64,
+        words: impl FnOnce(f64) -> (String, String, Option<String>),
+    ) {
         if !matches!(self.mode, Mode::Tty | Mode::Plain) {
             return;
         }
-        let mut state = self.embedding.lock().unwrap();
+        let mut state = self.line.lock().unwrap();
         let now = Instant::now();
-        let line = state.get_or_insert(EmbeddingLine {
+        if state.as_ref().is_some_and(|l| l.name != name) {
+            *state = None;
+        }
+        let line = state.get_or_insert(OneLine {
+            name,
             started: now,
             drawn_at: now,
             drawn: false,
@@ -165,24 +213,20 @@ impl Progress {
         }
         let elapsed = line.started.elapsed().as_secs_f64();
         let rate = done as f64 / elapsed.max(1e-3);
-        let eta = clock((total - done.min(total)) as f64 / rate.max(1e-9));
-        let filled = done * BAR / total.max(1);
-        let snippet: String = plain(text.lines().find(|l| !l.trim().is_empty()).unwrap_or(""))
-            .chars()
-            .take(30)
-            .collect();
+        let eta = match done {
+            0 => "-".to_string(),
+            _ => clock((total - done.min(total)) as f64 / rate),
+        };
+        let filled = (done.min(total) * BAR as u64 / total.max(1)) as usize;
+        let (counts, rate, current) = words(rate);
         let mut text = format!(
-            "  {:<13} {}/{} {}{} {:>3}%  {:.1} texts/s  ETA {eta}",
-            "embeddings",
-            thousands(done as u64),
-            thousands(total as u64),
+            "  {name:<13} {counts} {}{} {:>3}%  {rate}  ETA {eta}",
             "█".repeat(filled),
             "░".repeat(BAR - filled),
-            percent(done, total),
-            rate
+            percent(done as usize, total as usize),
         );
-        if self.show_current_poem && done < total {
-            text.push_str(&format!("  \"{snippet}\""));
+        if let Some(current) = current {
+            text.push_str(&format!("  {current}"));
         }
         let term = Term::stderr();
         if self.mode == Mode::Tty {

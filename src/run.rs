@@ -1,8 +1,8 @@
 //! The commands: configuration and flags in, work done, an exit code out.
 
 use crate::cli::{
-    BuildArgs, CacheArgs, Cli, Command, CommonArgs, EmbedArgs, ProgressArg, ServeArgs, StatusArgs,
-    WorkArgs,
+    BuildArgs, CacheArgs, Cli, Command, CommonArgs, DeployArgs, EmbedArgs, ProgressArg, ServeArgs,
+    StatusArgs, WorkArgs,
 };
 use crate::config::{Config, Overrides};
 use crate::engine::{self, Options};
@@ -22,6 +22,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Serve(args) => serve_command(args),
         Command::Embed(args) => embed_command(args),
         Command::Cache(args) => cache_command(args),
+        Command::Deploy(args) => deploy_command(args),
         Command::Fixture(args) => {
             crate::fixture::write(&args.dir, args.poems, args.dim, args.seed, args.companions)?;
             println!(
@@ -111,6 +112,32 @@ fn build_command(args: BuildArgs) -> Result<i32> {
         None => println!("open {}", index.display()),
     }
     Ok(0)
+}
+
+fn deploy_command(args: DeployArgs) -> Result<i32> {
+    let config = load_config(&args.common, args.work.threads)?;
+    thread_pool(config.threads);
+    let progress = Arc::new(Progress::new(
+        progress_mode(&args.work),
+        config.update_hz,
+        config.show_current_poem,
+    ));
+    let cancel = cancel_on_signals()?;
+    let request = crate::deploy::Request {
+        to: args.to,
+        dry_run: args.dry_run,
+        max_deletes: args.max_deletes,
+        verify: args.verify,
+    };
+    let report = crate::deploy::deploy(config, &request, &progress, &cancel)?;
+    print!("{}", crate::deploy::report::text(&report, args.dry_run));
+    Ok(if report.interrupted {
+        130
+    } else if report.failed() {
+        1
+    } else {
+        0
+    })
 }
 
 /// The display `--progress` and `--quiet` ask for.

@@ -30,6 +30,7 @@ impl Server {
             ServerApi::Ollama => "/api/embed",
             ServerApi::OpenAi => "/v1/embeddings",
         };
+        crate::tls::install();
         Server {
             api,
             endpoint: format!("{url}{path}"),

@@ -201,8 +201,13 @@ impl<'p> Engine<'p> {
         for rule in Rule::ALL {
             fp = fp.input(format!("code of {}", rule.name()), self.memo.code.of(rule));
         }
+        // Where the site is deployed shapes no page.
+        let raw = crate::config::RawConfig {
+            deploy: Default::default(),
+            ..self.config.raw.clone()
+        };
         fp = fp
-            .settings("verso.toml", &self.config.raw)
+            .settings("verso.toml", &raw)
             .setting("embeddings file present", &self.config.embeddings.is_some());
         for (name, _) in crate::render::BUILT_IN {
             fp = fp.input(format!("template {name}"), *renderer.template_hash(name));

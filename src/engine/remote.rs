@@ -108,6 +108,7 @@ fn pool_size(url: &str) -> Vec<(&'static str, String)> {
 impl Remote {
     /// Connect lazily to `url`: nothing is sent before the first read.
     pub fn open(url: &str) -> Result<Remote, String> {
+        crate::tls::install();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("verso-remote")

@@ -2,7 +2,9 @@
 //! path → key, size, output hash, time last seen intact), `values` (a
 //! derived value's hash → its postcard bytes; values of 64 KB and more are
 //! files in the `values` folder instead), `traces` (a page's path or an
-//! entry's instance → its trace), `meta` (format and verso version). A
+//! entry's instance → its trace), `meta` (format and verso version), and
+//! one `deploy TARGET` tree per deploy target (path → what the host
+//! confirmed holding; a build never reads or writes them). A
 //! build sets aside a store that cannot be opened, is corrupt, or is of
 //! another format or version, and starts a clean one; a store in use by
 //! another build is refused. `status` and `check` read a copy, so they
@@ -349,6 +351,42 @@ impl Store {
         Ok(())
     }
 
+    /// The deploy records of one target (see `crate::deploy::records`).
+    pub fn deployed<T: DeserializeOwned>(&self, target: &str) -> Result<HashMap<String, T>> {
+        let err = |e: sled::Error| sled_error(&self.dir, e);
+        let tree = self.deploy_tree(target)?;
+        let mut records = HashMap::new();
+        for entry in tree.iter() {
+            let (path, bytes) = entry.map_err(err)?;
+            // A record that does not decode is a file to send again.
+            if let Ok(record) = postcard::from_bytes(&bytes) {
+                records.insert(String::from_utf8_lossy(&path).into_owned(), record);
+            }
+        }
+        Ok(records)
+    }
+
+    pub fn put_deployed<T: Serialize>(&self, target: &str, path: &str, record: &T) -> Result<()> {
+        let bytes = postcard::to_stdvec(record).expect("a deploy record serialises");
+        self.deploy_tree(target)?
+            .insert(path.as_bytes(), bytes)
+            .map_err(|e| sled_error(&self.dir, e))?;
+        Ok(())
+    }
+
+    pub fn forget_deployed(&self, target: &str, path: &str) -> Result<()> {
+        self.deploy_tree(target)?
+            .remove(path.as_bytes())
+            .map_err(|e| sled_error(&self.dir, e))?;
+        Ok(())
+    }
+
+    fn deploy_tree(&self, target: &str) -> Result<sled::Tree> {
+        self.db
+            .open_tree(format!("deploy {target}"))
+            .map_err(|e| sled_error(&self.dir, e))
+    }
+
     pub fn flush(&self) -> Result<()> {
         self.db.flush().map_err(|e| sled_error(&self.dir, e))?;
         Ok(())
@@ -366,13 +404,23 @@ impl CacheLock {
     /// Lock `dir`, creating it when `create` is set; `None` when it does not
     /// exist and may not be created.
     pub fn acquire(dir: &Path, create: bool) -> Result<Option<CacheLock>> {
+        Self::take(dir, LOCK, create)
+    }
+
+    /// The deploy's own lock, held for a whole deploy (its build included):
+    /// a second deploy on the same cache stops before building.
+    pub fn acquire_for_deploy(dir: &Path) -> Result<CacheLock> {
+        Ok(Self::take(dir, DEPLOY_LOCK, true)?.expect("a created folder exists"))
+    }
+
+    fn take(dir: &Path, name: &str, create: bool) -> Result<Option<CacheLock>> {
         if !dir.exists() {
             if !create {
                 return Ok(None);
             }
             std::fs::create_dir_all(dir).at(Doing::UsingCache, dir)?;
         }
-        let path = dir.join(LOCK);
+        let path = dir.join(name);
         let file = File::options()
             .create(true)
             .truncate(false)
@@ -386,6 +434,11 @@ impl CacheLock {
             })),
             Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked {
                 path: dir.to_path_buf(),
+                by: if name == DEPLOY_LOCK {
+                    "deploy"
+                } else {
+                    "build"
+                },
             }),
             Err(std::fs::TryLockError::Error(e)) => Err(Error::io(Doing::UsingCache, &path, e)),
         }
@@ -394,6 +447,8 @@ impl CacheLock {
 
 /// The lock file that keeps a second build off the cache.
 const LOCK: &str = "lock";
+/// The lock file held for a whole deploy, its build included.
+pub(crate) const DEPLOY_LOCK: &str = "deploy-lock";
 /// The sled database's folder.
 pub(crate) const STORE: &str = "store";
 /// The folder of values too large for sled to keep well.
@@ -467,6 +522,7 @@ pub fn is_cache_file(name: &str) -> bool {
         STORE,
         VALUES,
         LOCK,
+        DEPLOY_LOCK,
         super::memo::MEMO_FILE,
         OLD_MEMO,
         UNFINISHED,

@@ -2,12 +2,14 @@
 
 mod cache;
 mod common;
+mod deploy;
 mod embed;
 mod engine;
 mod incremental;
 mod inputs;
 mod interrupt;
 mod kernels;
+mod neocities;
 mod newcomer;
 mod remote;
 mod serve;

