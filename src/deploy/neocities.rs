@@ -191,10 +191,7 @@ impl Neocities {
 
     /// Send a request and sort its answer.
     async fn call(&self, request: reqwest::RequestBuilder) -> std::result::Result<Answer, Failure> {
-        let response = request.send().await.map_err(|e| Failure::Transient {
-            message: format!("no answer from {}: {}", self.base, plain(e)),
-            retry_after: None,
-        })?;
+        let response = request.send().await.map_err(|e| self.no_answer(e))?;
         let status = response.status();
         let retry_after = response
             .headers()
@@ -305,10 +302,7 @@ impl Neocities {
             .query(&[("path", path)])
             .send()
             .await
-            .map_err(|e| Failure::Transient {
-                message: format!("no answer from {}: {}", self.base, plain(e)),
-                retry_after: None,
-            })?;
+            .map_err(|e| self.no_answer(e))?;
         if !response.status().is_success() {
             return Err(Failure::Failed(format!(
                 "Neocities answered {} for {path}",
@@ -319,10 +313,15 @@ impl Neocities {
             .bytes()
             .await
             .map(|b| b.to_vec())
-            .map_err(|e| Failure::Transient {
-                message: plain(e),
-                retry_after: None,
-            })
+            .map_err(|e| self.no_answer(e))
+    }
+
+    /// A request that got no (whole) answer: worth trying again.
+    fn no_answer(&self, e: reqwest::Error) -> Failure {
+        Failure::Transient {
+            message: format!("no answer from {}: {}", self.base, plain(e)),
+            retry_after: None,
+        }
     }
 }
 

@@ -212,29 +212,31 @@ fn verso_cache_reports_the_parts_and_prunes_only_what_no_build_reads() {
     );
 }
 
-/// One run of the example workflow (examples/ci): restore the saved cache
-/// into a fresh clone of `collection`, build with `--delta`, and deploy
-/// with `deploy-changes.sh` unless the deploy is to fail; the cache is
-/// saved only after a deploy that passed.
-fn ci_run(collection: &Path, saved: &Path, deployed: &Path, deploy_fails: bool) {
+/// One run of the example workflow (examples/ci/deploy-site.yml): restore
+/// the saved cache into a fresh clone of `collection` (no site folder),
+/// `verso deploy` to the folder `deployed`, and save the cache whatever
+/// the deploy's exit code.
+fn ci_run(collection: &Path, saved: &Path, deployed: &Path, extra: &[&str], code: i32) {
     let work = temp();
     let clone = work.path().join("clone");
     copy_dir(collection, &clone);
     let _ = std::fs::remove_dir_all(clone.join("site"));
     let _ = std::fs::remove_dir_all(clone.join(".verso-cache"));
-    copy_dir(saved, &clone.join(".verso-cache"));
-    let (delta, changes) = (clone.join("changed"), clone.join("changes.txt"));
-    build_expect(&clone, &["--delta", p(&delta), "--changes", p(&changes)], 0);
-    if deploy_fails {
-        return;
+    if saved.exists() {
+        copy_dir(saved, &clone.join(".verso-cache"));
     }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ci/deploy-changes.sh");
-    let out = std::process::Command::new("bash")
-        .args([p(&script), p(&delta), p(&changes), p(deployed)])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    std::fs::remove_dir_all(saved).unwrap();
+    let mut args = vec![
+        "deploy",
+        p(&clone),
+        "--to",
+        p(deployed),
+        "--progress",
+        "none",
+    ];
+    args.extend_from_slice(extra);
+    let r = run(&args);
+    assert_eq!(r.code, code, "{}", r.all());
+    let _ = std::fs::remove_dir_all(saved);
     copy_dir(&clone.join(".verso-cache"), saved);
 }
 
@@ -247,35 +249,32 @@ fn the_example_workflow_keeps_the_deployed_site_equal_to_a_clean_build() {
         dir.path().join("deployed"),
     );
     collection_with_everything(&d, 30, 63);
-    // The first deploy: the whole site, and its cache.
-    build(&d);
-    copy_dir(&d.join("site"), &deployed);
-    copy_dir(&d.join(".verso-cache"), &saved);
     let check = |label: &str| {
         let clean = clean_build_of(&d, label);
         assert_same_tree(&clean.path().join(label).join("site"), &deployed);
     };
+    // The first deploy: the whole site, and its cache.
+    ci_run(&d, &saved, &deployed, &[], 0);
+    check("first");
 
     edit_poems(&d, |p| {
         p[3]["content"] = json!("a harbour of glass");
         p.retain(|poem| poem["poem_index"] != json!(7));
     });
-    ci_run(&d, &saved, &deployed, false);
-    check("first");
-
-    // A deploy that fails saves no cache; the next run, from the cache of
-    // the last good deploy, sends its changes and these.
-    let original = read_json(&d.join("poems.json"))["poems"][10].clone();
-    edit_poems(&d, |p| p[10]["content"] = json!("the tide in the room"));
-    ci_run(&d, &saved, &deployed, true);
+    // A deploy that fails (deletions beyond --max-deletes) still saves its
+    // cache; the next run sends only the rest and deletes.
+    ci_run(&d, &saved, &deployed, &["--max-deletes", "0"], 1);
     edit_poems(&d, |p| p[12]["title"] = json!("Another Title"));
-    ci_run(&d, &saved, &deployed, false);
+    ci_run(&d, &saved, &deployed, &[], 0);
     check("second");
 
-    // An edit undone: the newest cache stands for the deployed site, so
-    // the pages it changed are sent again.
+    // An edit undone: the records say what the host holds, so the pages
+    // it changed are sent again.
+    let original = read_json(&d.join("poems.json"))["poems"][10].clone();
+    edit_poems(&d, |p| p[10]["content"] = json!("the tide in the room"));
+    ci_run(&d, &saved, &deployed, &[], 0);
     edit_poems(&d, |p| p[10] = original);
-    ci_run(&d, &saved, &deployed, false);
+    ci_run(&d, &saved, &deployed, &[], 0);
     check("third");
 }
 

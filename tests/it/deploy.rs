@@ -540,3 +540,114 @@ fn a_target_this_verso_cannot_reach_is_a_usage_error() {
         "a build ran before the target was checked"
     );
 }
+
+/// For benches/deploy.sh: the requests one appended poem costs on
+/// Neocities (the stand-in, a supporter site), at the benchmark's size.
+#[test]
+#[ignore]
+fn neocities_requests_per_appended_poem() {
+    let poems: usize = std::env::var("VERSO_BENCH_POEMS").map_or(7797, |n| n.parse().unwrap());
+    let files = temp();
+    let stand_in = StandIn::start(
+        files.path(),
+        Behaviour {
+            supporter: true,
+            ..Behaviour::default()
+        },
+    );
+    let host = neocities_host(&stand_in);
+    let dir = temp();
+    let d = dir.path();
+    collection(d, poems, 768, 1, "[pages]\npoems_per_page = 200\n");
+    deploy_ok(d, &host, &[]);
+    stand_in.take_log();
+    edit_poems(d, |p| {
+        let newest = p.iter().map(|p| p["creation_date"].as_str().unwrap().to_string()).max();
+        let mut poem = p[p.len() - 1].clone();
+        poem["poem_index"] = (poems + 1).into();
+        poem["id"] = "appended".into();
+        poem["creation_date"] = newest.unwrap().into();
+        poem["content"] = "a poem appended for the deploy benchmark".into();
+        p.push(poem);
+    });
+    edit_embeddings(d, |e| {
+        let mut v = e[0].clone();
+        v["id"] = (poems + 1).into();
+        reverse_vector(&mut v["embedding"]);
+        e.push(v);
+    });
+    let r = deploy_ok(d, &host, &[]);
+    let log = stand_in.take_log();
+    let calls = |name: &str| log.iter().filter(|l| l.call == name).count();
+    let uploaded: usize = log
+        .iter()
+        .filter(|l| l.call == "upload")
+        .map(|l| l.paths.len())
+        .sum();
+    let bytes: u64 = log.iter().map(|l| l.bytes).sum();
+    println!(
+        "neocities: {} requests for one appended poem ({} uploads of {uploaded} files, {:.1} MB; {} deletes; {} lists)",
+        log.len(),
+        calls("upload"),
+        bytes as f64 / 1e6,
+        calls("delete"),
+        calls("list")
+    );
+    assert_eq!(uploaded, sent(&r));
+    assert_host_is_site(files.path(), &d.join("site"), &[]);
+}
+
+/// Neocities cancels a delete that names a path it does not hold: a page
+/// removed by hand there, then by the site, is deleted with the rest.
+#[test]
+fn neocities_a_delete_naming_a_path_already_gone() {
+    let files = temp();
+    let stand_in = StandIn::start(files.path(), Behaviour::default());
+    let host = neocities_host(&stand_in);
+    let dir = temp();
+    let d = dir.path();
+    a_collection(d);
+    deploy_ok(d, &host, &[]);
+    let before = tree(&d.join("site"));
+    edit_poems(d, |p| {
+        p.pop();
+    });
+    build(d);
+    let after = tree(&d.join("site"));
+    let removed: Vec<&String> = before.keys().filter(|p| !after.contains_key(*p)).collect();
+    assert!(removed.len() >= 2, "{removed:?}");
+    std::fs::remove_file(files.path().join(removed[0])).unwrap();
+    stand_in.take_log();
+    let r = deploy_ok(d, &host, &[]);
+    assert!(r.stdout.contains(&format!("deleted {}", removed.len())), "{}", r.stdout);
+    let log = stand_in.take_log();
+    assert!(
+        log.iter().any(|l| l.call == "delete" && l.status == 400),
+        "the first delete was not refused: {log:?}"
+    );
+    assert_host_is_site(files.path(), &d.join("site"), &[]);
+}
+
+/// A free site may not hold audio: said before anything is sent; a
+/// supporter site takes it.
+#[test]
+fn neocities_a_file_type_a_free_site_may_not_hold() {
+    let files = temp();
+    let stand_in = StandIn::start(files.path(), Behaviour::default());
+    let host = neocities_host(&stand_in);
+    let dir = temp();
+    let d = dir.path();
+    a_collection(d);
+    std::fs::create_dir_all(d.join("media")).unwrap();
+    std::fs::write(d.join("media/reading.mp3"), b"ID3 not really audio").unwrap();
+    edit_poems(d, |p| {
+        p[1]["attachments"] = serde_json::json!([{"relative_path": "reading.mp3", "alt_text": "a reading"}])
+    });
+    let r = deploy(d, &host, &[]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(r.all().contains("may not hold 1 of the site's files (media/reading.mp3)"), "{}", r.all());
+    assert!(tree(files.path()).is_empty());
+    stand_in.change(|b| b.supporter = true);
+    deploy_ok(d, &host, &[]);
+    assert_host_is_site(files.path(), &d.join("site"), &[]);
+}
