@@ -46,9 +46,9 @@ pub enum Failure {
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Failure::Transient { message, .. } | Failure::Refused(message) | Failure::Failed(message) => {
-                f.write_str(message)
-            }
+            Failure::Transient { message, .. }
+            | Failure::Refused(message)
+            | Failure::Failed(message) => f.write_str(message),
         }
     }
 }

@@ -465,13 +465,47 @@ unsafe fn matmul(
     let (lhs, rhs) = (lhs as *mut f32, rhs as *mut f32);
     if dst_cs.abs() < dst_rs.abs() {
         kernel(
-            n, m, k, dst, dst_rs, dst_cs, read_dst, rhs, rhs_rs, rhs_cs, lhs, lhs_rs, lhs_cs,
-            alpha, beta, false, false, false, parallelism,
+            n,
+            m,
+            k,
+            dst,
+            dst_rs,
+            dst_cs,
+            read_dst,
+            rhs,
+            rhs_rs,
+            rhs_cs,
+            lhs,
+            lhs_rs,
+            lhs_cs,
+            alpha,
+            beta,
+            false,
+            false,
+            false,
+            parallelism,
         )
     } else {
         kernel(
-            m, n, k, dst, dst_cs, dst_rs, read_dst, lhs, lhs_cs, lhs_rs, rhs, rhs_cs, rhs_rs,
-            alpha, beta, false, false, false, parallelism,
+            m,
+            n,
+            k,
+            dst,
+            dst_cs,
+            dst_rs,
+            read_dst,
+            lhs,
+            lhs_cs,
+            lhs_rs,
+            rhs,
+            rhs_cs,
+            rhs_rs,
+            alpha,
+            beta,
+            false,
+            false,
+            false,
+            parallelism,
         )
     }
 }

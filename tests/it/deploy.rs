@@ -562,7 +562,10 @@ fn neocities_requests_per_appended_poem() {
     deploy_ok(d, &host, &[]);
     stand_in.take_log();
     edit_poems(d, |p| {
-        let newest = p.iter().map(|p| p["creation_date"].as_str().unwrap().to_string()).max();
+        let newest = p
+            .iter()
+            .map(|p| p["creation_date"].as_str().unwrap().to_string())
+            .max();
         let mut poem = p[p.len() - 1].clone();
         poem["poem_index"] = (poems + 1).into();
         poem["id"] = "appended".into();
@@ -619,7 +622,11 @@ fn neocities_a_delete_naming_a_path_already_gone() {
     std::fs::remove_file(files.path().join(removed[0])).unwrap();
     stand_in.take_log();
     let r = deploy_ok(d, &host, &[]);
-    assert!(r.stdout.contains(&format!("deleted {}", removed.len())), "{}", r.stdout);
+    assert!(
+        r.stdout.contains(&format!("deleted {}", removed.len())),
+        "{}",
+        r.stdout
+    );
     let log = stand_in.take_log();
     assert!(
         log.iter().any(|l| l.call == "delete" && l.status == 400),
@@ -640,12 +647,21 @@ fn neocities_a_file_type_a_free_site_may_not_hold() {
     a_collection(d);
     std::fs::create_dir_all(d.join("media")).unwrap();
     std::fs::write(d.join("media/reading.mp3"), b"ID3 not really audio").unwrap();
-    edit_poems(d, |p| {
-        p[1]["attachments"] = serde_json::json!([{"relative_path": "reading.mp3", "alt_text": "a reading"}])
-    });
+    edit_poems(
+        d,
+        |p| {
+            p[1]["attachments"] =
+                serde_json::json!([{"relative_path": "reading.mp3", "alt_text": "a reading"}])
+        },
+    );
     let r = deploy(d, &host, &[]);
     assert_eq!(r.code, 1, "{}", r.all());
-    assert!(r.all().contains("may not hold 1 of the site's files (media/reading.mp3)"), "{}", r.all());
+    assert!(
+        r.all()
+            .contains("may not hold 1 of the site's files (media/reading.mp3)"),
+        "{}",
+        r.all()
+    );
     assert!(tree(files.path()).is_empty());
     stand_in.change(|b| b.supporter = true);
     deploy_ok(d, &host, &[]);

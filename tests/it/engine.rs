@@ -76,6 +76,9 @@ fn change_key(d: &Path, key: &str, default: &Value) {
             toml::Value::String("tpl".into())
         }
         ("timeline.end", _) => toml::Value::String("newest".into()),
+        // Where the site is deployed shapes no page.
+        ("deploy.to", _) => toml::Value::String("elsewhere".into()),
+        ("deploy.protect", _) => toml::Value::Array(vec!["guestbook.html".into()]),
         ("title", _) => toml::Value::String("Other poems".into()),
         ("wordcloud.stop_words", _) => toml::Value::Array(vec!["river".into(), "stone".into()]),
         (k, Value::Null) if k.starts_with("colors.") => {
