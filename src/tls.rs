@@ -1,6 +1,7 @@
 //! TLS for every HTTPS client verso makes (the remote cache, deploy hosts,
 //! embedding servers): rustls with ring's provider, installed process-wide
-//! once, and OpenDAL's HTTP transport on a reqwest client made after it.
+//! once, and OpenDAL's HTTP transport on a reqwest client made after it
+//! (at its first request).
 //! (rustls's default provider, aws-lc, is a minute of C in a from-scratch
 //! build: benches/RESULTS.md.)
 
@@ -12,8 +13,8 @@ pub fn install() {
     INSTALLED.call_once(|| {
         // Fails only when a provider is installed already, which is as good.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        opendal::HttpTransporter::install_default(
-            opendal_http_transport_reqwest::ReqwestTransport::new(reqwest::Client::new()),
-        );
+        // Its client is made at the first request: one that never sends
+        // any (a deploy with nothing to send) reads no root certificates.
+        opendal_http_transport_reqwest::install_default();
     });
 }

@@ -28,12 +28,20 @@ fn deploy(d: &Path, host: &Host, extra: &[&str]) -> Run {
         command.env(name, value);
     }
     let r = finish(command.output().expect("verso runs"));
-    for (_, value) in &host.env {
+    let cache = tree(&d.join(".verso-cache"));
+    for (_, value) in host.env.iter().filter(|(_, v)| v.len() >= 6) {
         assert!(
-            value.len() < 6 || !r.all().contains(value.as_str()),
+            !r.all().contains(value.as_str()),
             "a credential was printed:\n{}",
             r.all()
         );
+        let secret = value.as_bytes();
+        for (file, bytes) in &cache {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret),
+                "a credential is in the cache's {file}"
+            );
+        }
     }
     r
 }
@@ -128,6 +136,24 @@ fn every_target(host: &Host) {
     assert_eq!(sent(&r), changed.len(), "{}", r.stdout);
     assert_eq!(rewritten(&before, &mtimes(&host.files)), changed);
     assert_host_is_site(&host.files, &d.join("site"), &strangers);
+
+    // An edit not built yet: --dry-run says the site is stale, builds
+    // nothing and sends nothing.
+    let (site_then, host_then) = (tree(&d.join("site")), mtimes(&host.files));
+    edit_poems(d, |p| p[5]["content"] = "not built yet".into());
+    let stale = deploy_ok(d, host, &["--dry-run"]);
+    assert!(
+        stale.stdout.contains("the site is stale"),
+        "{}",
+        stale.stdout
+    );
+    assert!(
+        stale.stdout.contains("would send 0 file(s)"),
+        "{}",
+        stale.stdout
+    );
+    assert_eq!(tree(&d.join("site")), site_then);
+    assert_eq!(mtimes(&host.files), host_then);
 
     // A poem removed and built, then --dry-run: the plan names exactly the
     // files to send and to delete, and nothing changes anywhere.
