@@ -44,8 +44,10 @@ pub struct Request {
 pub struct Report {
     /// The target, as shown (no credentials).
     pub target: String,
-    /// The build before it was interrupted, or the deploy was.
+    /// The build, or the deploy, was interrupted.
     pub interrupted: bool,
+    /// It was the build: nothing was sent.
+    pub build_interrupted: bool,
     /// `--dry-run`: pages a build would change first.
     pub stale: Option<usize>,
     pub up_to_date: usize,
@@ -109,6 +111,7 @@ pub fn deploy(
         }
         if summary.interrupted {
             report.interrupted = true;
+            report.build_interrupted = true;
             return Ok(report);
         }
     }

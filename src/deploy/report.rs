@@ -62,6 +62,14 @@ pub fn text(report: &Report, dry_run: bool) -> String {
         );
         return out;
     }
+    if report.build_interrupted {
+        let _ = writeln!(
+            out,
+            "interrupted during the build: nothing was sent to {}; `verso deploy` again resumes the build, then deploys",
+            report.target
+        );
+        return out;
+    }
     let sent = &report.sent;
     let _ = writeln!(
         out,
