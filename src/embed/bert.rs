@@ -461,53 +461,38 @@ unsafe fn matmul(
     beta: f32,
     parallelism: Parallelism,
 ) {
-    let kernel = gemm_f32::gemm::f32::get_gemm_fn();
     let (lhs, rhs) = (lhs as *mut f32, rhs as *mut f32);
-    if dst_cs.abs() < dst_rs.abs() {
-        kernel(
-            n,
-            m,
-            k,
-            dst,
-            dst_rs,
-            dst_cs,
-            read_dst,
-            rhs,
-            rhs_rs,
-            rhs_cs,
-            lhs,
-            lhs_rs,
-            lhs_cs,
-            alpha,
-            beta,
-            false,
-            false,
-            false,
-            parallelism,
-        )
-    } else {
-        kernel(
-            m,
-            n,
-            k,
-            dst,
-            dst_cs,
-            dst_rs,
-            read_dst,
-            lhs,
-            lhs_cs,
-            lhs_rs,
-            rhs,
-            rhs_cs,
-            rhs_rs,
-            alpha,
-            beta,
-            false,
-            false,
-            false,
-            parallelism,
-        )
-    }
+    let (m, n, dst_cs, dst_rs, lhs, lhs_cs, lhs_rs, rhs, rhs_cs, rhs_rs) =
+        if dst_cs.abs() < dst_rs.abs() {
+            (
+                n, m, dst_rs, dst_cs, rhs, rhs_rs, rhs_cs, lhs, lhs_rs, lhs_cs,
+            )
+        } else {
+            (
+                m, n, dst_cs, dst_rs, lhs, lhs_cs, lhs_rs, rhs, rhs_cs, rhs_rs,
+            )
+        };
+    gemm_f32::gemm::f32::get_gemm_fn()(
+        m,
+        n,
+        k,
+        dst,
+        dst_cs,
+        dst_rs,
+        read_dst,
+        lhs,
+        lhs_cs,
+        lhs_rs,
+        rhs,
+        rhs_cs,
+        rhs_rs,
+        alpha,
+        beta,
+        false,
+        false,
+        false,
+        parallelism,
+    )
 }
 
 impl Linear {

@@ -289,6 +289,17 @@ fn a_webdav_folder() {
     });
 }
 
+/// A Neocities stand-in over an empty temporary folder, and a small
+/// collection to deploy to it.
+fn neocities_case(behaviour: Behaviour) -> (tempfile::TempDir, StandIn, Host, tempfile::TempDir) {
+    let files = temp();
+    let stand_in = StandIn::start(files.path(), behaviour);
+    let host = neocities_host(&stand_in);
+    let dir = temp();
+    a_collection(dir.path());
+    (files, stand_in, host, dir)
+}
+
 fn neocities_host(stand_in: &StandIn) -> Host {
     Host {
         to: stand_in.url.clone(),
@@ -312,17 +323,20 @@ fn neocities_through_its_api() {
         uploads.iter().any(|u| u.paths.len() > 1),
         "no batched upload"
     );
+    // The first deploy sent the menu last, index.html alone at the end.
+    let first_index = uploads
+        .iter()
+        .position(|u| u.paths.contains(&"index.html".to_string()))
+        .unwrap();
+    assert_eq!(uploads[first_index].paths, ["index.html"]);
+    assert_eq!(uploads[first_index - 1].paths, ["explore.html"]);
 }
 
 /// An appended poem costs a handful of requests.
 #[test]
 fn neocities_an_appended_poem_and_a_rate_limit() {
-    let files = temp();
-    let stand_in = StandIn::start(files.path(), Behaviour::default());
-    let host = neocities_host(&stand_in);
-    let dir = temp();
+    let (_files, stand_in, host, dir) = neocities_case(Behaviour::default());
     let d = dir.path();
-    a_collection(d);
     deploy_ok(d, &host, &[]);
     stand_in.take_log();
     edit_poems(d, |p| {
@@ -366,18 +380,11 @@ fn neocities_an_appended_poem_and_a_rate_limit() {
 /// once the host takes it, the next deploy sends only it.
 #[test]
 fn neocities_a_refused_file() {
-    let files = temp();
-    let stand_in = StandIn::start(
-        files.path(),
-        Behaviour {
-            refuse: Some("chronological/01.html".into()),
-            ..Behaviour::default()
-        },
-    );
-    let host = neocities_host(&stand_in);
-    let dir = temp();
+    let (files, stand_in, host, dir) = neocities_case(Behaviour {
+        refuse: Some("chronological/01.html".into()),
+        ..Behaviour::default()
+    });
     let d = dir.path();
-    a_collection(d);
     let r = deploy(d, &host, &[]);
     assert_eq!(r.code, 1, "{}", r.all());
     assert!(
@@ -428,18 +435,11 @@ fn neocities_a_host_that_dies() {
 /// that does not fit is said so before anything is sent.
 #[test]
 fn neocities_the_file_count_limit() {
-    let files = temp();
-    let stand_in = StandIn::start(
-        files.path(),
-        Behaviour {
-            extra_files: 14_990,
-            ..Behaviour::default()
-        },
-    );
-    let host = neocities_host(&stand_in);
-    let dir = temp();
+    let (files, stand_in, host, dir) = neocities_case(Behaviour {
+        extra_files: 14_990,
+        ..Behaviour::default()
+    });
     let d = dir.path();
-    a_collection(d);
     let r = deploy(d, &host, &[]);
     assert_eq!(r.code, 1, "{}", r.all());
     assert!(
@@ -630,12 +630,8 @@ fn neocities_requests_per_appended_poem() {
 /// removed by hand there, then by the site, is deleted with the rest.
 #[test]
 fn neocities_a_delete_naming_a_path_already_gone() {
-    let files = temp();
-    let stand_in = StandIn::start(files.path(), Behaviour::default());
-    let host = neocities_host(&stand_in);
-    let dir = temp();
+    let (files, stand_in, host, dir) = neocities_case(Behaviour::default());
     let d = dir.path();
-    a_collection(d);
     deploy_ok(d, &host, &[]);
     let before = tree(&d.join("site"));
     edit_poems(d, |p| {
@@ -665,12 +661,8 @@ fn neocities_a_delete_naming_a_path_already_gone() {
 /// supporter site takes it.
 #[test]
 fn neocities_a_file_type_a_free_site_may_not_hold() {
-    let files = temp();
-    let stand_in = StandIn::start(files.path(), Behaviour::default());
-    let host = neocities_host(&stand_in);
-    let dir = temp();
+    let (files, stand_in, host, dir) = neocities_case(Behaviour::default());
     let d = dir.path();
-    a_collection(d);
     std::fs::create_dir_all(d.join("media")).unwrap();
     std::fs::write(d.join("media/reading.mp3"), b"ID3 not really audio").unwrap();
     edit_poems(
