@@ -298,7 +298,11 @@ impl Deploy<'_> {
                 hash: record.hash,
             });
         }
-        records.save()?;
+        // Adopted files are records to keep; a deploy that adopted none
+        // (every deploy with records) has nothing to make durable here.
+        if report.adopted > 0 {
+            records.save()?;
+        }
         Ok(sends)
     }
 
