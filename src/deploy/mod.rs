@@ -102,20 +102,33 @@ pub fn deploy(
         let _entered = runtime.enter();
         Host::connect(&target)?
     };
-    if request.dry_run {
-        report.stale = Some(stale_pages(&config)?);
-    } else {
-        let summary = engine::build(config.clone(), &Options::default(), progress, cancel)?;
-        if progress.mode != crate::progress::Mode::Quiet {
-            print!("{}", engine::summary_text(&summary));
+    let built = match request.dry_run {
+        true => {
+            report.stale = Some(stale_pages(&config)?);
+            None
         }
-        if summary.interrupted {
-            report.interrupted = true;
-            report.build_interrupted = true;
-            return Ok(report);
+        false => {
+            let (summary, store) =
+                engine::build_keeping_store(config.clone(), &Options::default(), progress, cancel)?;
+            if progress.mode != crate::progress::Mode::Quiet {
+                print!("{}", engine::summary_text(&summary));
+            }
+            if summary.interrupted {
+                report.interrupted = true;
+                report.build_interrupted = true;
+                return Ok(report);
+            }
+            Some(store)
         }
-    }
-    let (store, site) = open_store(&config, request.dry_run)?;
+    };
+    let (store, site) = match built {
+        Some(store) => {
+            let store = store.ok_or_else(|| nothing_built(&config))?;
+            let records = store.records()?;
+            (store, records)
+        }
+        None => Store::open_read_only(&config.cache)?.ok_or_else(|| nothing_built(&config))?,
+    };
     runtime.block_on(async {
         let mut records = DeployRecords::open(&store, &target.id())?;
         let deploy = Deploy {
@@ -144,20 +157,12 @@ fn stale_pages(config: &Config) -> Result<usize> {
         .sum())
 }
 
-/// The store and the site's records: a read-only copy for `--dry-run`.
-fn open_store(config: &Config, read_only: bool) -> Result<(Store, HashMap<String, Record>)> {
-    let nothing_built = || {
-        Error::Usage(format!(
-            "{} holds no built site to deploy: run `verso deploy` without --dry-run, or `verso build`",
-            config.cache.display()
-        ))
-    };
-    if read_only {
-        return engine::store::Store::open_read_only(&config.cache)?.ok_or_else(nothing_built);
-    }
-    let lock = CacheLock::acquire(&config.cache, false)?.ok_or_else(nothing_built)?;
-    let opened = Store::open(lock)?;
-    Ok((opened.store, opened.records))
+/// A cache without a store holds no site to deploy.
+fn nothing_built(config: &Config) -> Error {
+    Error::Usage(format!(
+        "{} holds no built site to deploy: run `verso deploy` without --dry-run, or `verso build`",
+        config.cache.display()
+    ))
 }
 
 struct Deploy<'a> {
