@@ -113,7 +113,7 @@ pub fn check(site: &Path, cache: Option<&Path>) -> Result<Report> {
         .collect();
     missing.sort();
     report.problems.extend(missing);
-    if let Some(cache) = cache.filter(|c| store::exists(c)) {
+    if let Some(cache) = cache.filter(|c| crate::engine::cache_dir::has_store(c)) {
         report.problems.extend(check_records(site, cache)?);
     }
     Ok(report)

@@ -2,7 +2,7 @@
 //! and one drawing thread — live lines on a terminal, a few plain lines
 //! elsewhere, nothing with `--quiet`.
 
-use crate::site::Family;
+use crate::site::{Family, PerFamily};
 use console::{style, Term};
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
@@ -37,8 +37,8 @@ const PLAIN_EVERY: Duration = Duration::from_secs(5);
 const BAR: usize = 20;
 const NONE: u32 = u32::MAX;
 
+#[derive(Default)]
 pub struct Counter {
-    pub family: Family,
     pub total: AtomicUsize,
     pub done: AtomicUsize,
     current: AtomicU32,
@@ -48,7 +48,7 @@ pub struct Progress {
     pub mode: Mode,
     update_hz: u32,
     show_current_poem: bool,
-    pub counters: Vec<Counter>,
+    pub counters: PerFamily<Counter>,
     stage: Mutex<Option<(usize, &'static str, Instant)>>,
     pub started: Instant,
     pub stage_seconds: Mutex<Vec<(&'static str, f64)>>,
@@ -76,15 +76,10 @@ impl Progress {
             mode,
             update_hz: update_hz.max(1),
             show_current_poem,
-            counters: Family::ALL
-                .iter()
-                .map(|&family| Counter {
-                    family,
-                    total: AtomicUsize::new(0),
-                    done: AtomicUsize::new(0),
-                    current: AtomicU32::new(NONE),
-                })
-                .collect(),
+            counters: PerFamily::from_fn(|_| Counter {
+                current: AtomicU32::new(NONE),
+                ..Counter::default()
+            }),
             stage: Mutex::new(None),
             started: Instant::now(),
             stage_seconds: Mutex::new(Vec::new()),
@@ -131,14 +126,12 @@ impl Progress {
     }
 
     pub fn add_to_total(&self, family: Family, n: usize) {
-        self.counters[family as usize]
-            .total
-            .fetch_add(n, Ordering::Relaxed);
+        self.counters[family].total.fetch_add(n, Ordering::Relaxed);
     }
 
     /// A worker finished a target of `family` about poem `row`.
     pub fn done(&self, family: Family, row: Option<u32>) {
-        let c = &self.counters[family as usize];
+        let c = &self.counters[family];
         c.done.fetch_add(1, Ordering::Relaxed);
         c.current.store(row.unwrap_or(NONE), Ordering::Relaxed);
     }
@@ -244,7 +237,7 @@ impl Progress {
 
     pub fn total_done(&self) -> usize {
         self.counters
-            .iter()
+            .values()
             .map(|c| c.done.load(Ordering::Relaxed))
             .sum()
     }
@@ -267,7 +260,7 @@ impl Progress {
         let term = Term::stderr();
         let mut drawn = 0;
         let mut last_plain = Instant::now();
-        let mut plain_seen = vec![usize::MAX; self.counters.len()];
+        let mut plain_seen = PerFamily::from_fn(|_| usize::MAX);
         let tick = Duration::from_secs_f64(1.0 / self.update_hz as f64);
         loop {
             let finished = stop.load(Ordering::Relaxed);
@@ -283,7 +276,8 @@ impl Progress {
                 Mode::Plain if finished || last_plain.elapsed() >= PLAIN_EVERY => {
                     last_plain = Instant::now();
                     let mut out = std::io::stderr().lock();
-                    for (c, seen) in self.counters.iter().zip(plain_seen.iter_mut()) {
+                    for (family, c) in self.counters.iter() {
+                        let seen = &mut plain_seen[family];
                         let (done, total) = (
                             c.done.load(Ordering::Relaxed),
                             c.total.load(Ordering::Relaxed),
@@ -293,7 +287,7 @@ impl Progress {
                             let _ = writeln!(
                                 out,
                                 "  {:<13} {done}/{total} ({}%)",
-                                c.family.name(),
+                                family.name(),
                                 percent(done, total)
                             );
                         }
@@ -313,29 +307,29 @@ impl Progress {
     /// current poem's first words dropped first when a line is too wide.
     fn frame(&self, start: Instant, labels: &[String], width: usize) -> Vec<String> {
         let mut lines = Vec::new();
-        let shown: Vec<&Counter> = self
+        let shown: Vec<(Family, &Counter)> = self
             .counters
             .iter()
-            .filter(|c| c.total.load(Ordering::Relaxed) > 0)
+            .filter(|(_, c)| c.total.load(Ordering::Relaxed) > 0)
             .collect();
         let name_width = shown
             .iter()
-            .map(|c| c.family.name().len())
+            .map(|(family, _)| family.name().len())
             .max()
             .unwrap_or(0);
         let digits = shown
             .iter()
-            .map(|c| c.total.load(Ordering::Relaxed).to_string().len())
+            .map(|(_, c)| c.total.load(Ordering::Relaxed).to_string().len())
             .max()
             .unwrap_or(1);
-        for c in shown {
+        for (family, c) in shown {
             let total = c.total.load(Ordering::Relaxed);
             let done = c.done.load(Ordering::Relaxed).min(total);
             let filled = done * BAR / total;
             let bar = format!("{}{}", "█".repeat(filled), "░".repeat(BAR - filled));
             let line = format!(
                 "  {:<name_width$} {done:>digits$}/{total:<digits$}  {bar} {:>3}%",
-                c.family.name(),
+                family.name(),
                 percent(done, total)
             );
             let status = if done == total {
@@ -363,7 +357,7 @@ impl Progress {
         let done: usize = self.total_done();
         let total: usize = self
             .counters
-            .iter()
+            .values()
             .map(|c| c.total.load(Ordering::Relaxed))
             .sum();
         let rate = if elapsed > 0.0 {

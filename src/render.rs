@@ -3,9 +3,10 @@
 //! template's hash for the keys, and page rendering split around the entries.
 
 use crate::error::{Doing, Error, InputError, IoContext, Location, Result};
+use handlebars::template::{Parameter, Template, TemplateElement};
 use handlebars::Handlebars;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// Built-in templates: (name, source).
@@ -23,12 +24,50 @@ pub const BUILT_IN: [(&str, &str); 8] = [
     ("explore", include_str!("../templates/explore.hbs")),
 ];
 
+/// Push the names of the partials `elements` include, blocks followed
+/// through; `false` when one is named by an expression.
+fn partials(elements: &[TemplateElement], names: &mut Vec<String>) -> bool {
+    elements.iter().all(|element| {
+        let inner = |t: &Option<Template>, names: &mut Vec<String>| {
+            t.as_ref().is_none_or(|t| partials(&t.elements, names))
+        };
+        match element {
+            TemplateElement::PartialExpression(d) | TemplateElement::PartialBlock(d) => {
+                let name = match &d.name {
+                    Parameter::Literal(serde_json::Value::String(n)) => Some(n.as_str()),
+                    Parameter::Literal(_) | Parameter::Subexpression(_) => None,
+                    name => name.as_name(),
+                };
+                match name {
+                    Some(name) => names.push(name.to_string()),
+                    None => return false,
+                }
+                inner(&d.template, names)
+            }
+            TemplateElement::DecoratorExpression(d) | TemplateElement::DecoratorBlock(d) => {
+                inner(&d.template, names)
+            }
+            TemplateElement::HtmlExpression(h)
+            | TemplateElement::Expression(h)
+            | TemplateElement::HelperBlock(h) => {
+                inner(&h.template, names) && inner(&h.inverse, names)
+            }
+            TemplateElement::RawString(_) | TemplateElement::Comment(_) => true,
+            // An element this verso does not know: it could read anything.
+            _ => false,
+        }
+    })
+}
+
 /// Stands where a page's entries go; the executor writes them there.
 const ENTRIES: &str = "\u{1}verso:entries\u{1}";
 
 pub struct Renderer {
     hb: Handlebars<'static>,
+    /// Each template's own text's hash.
     hashes: BTreeMap<&'static str, blake3::Hash>,
+    /// Each template's hash with the partials it reads (`template_hash`).
+    keys: BTreeMap<&'static str, blake3::Hash>,
 }
 
 impl Renderer {
@@ -86,11 +125,52 @@ impl Renderer {
             })?;
             hashes.insert(*name, blake3::hash(text.as_bytes()));
         }
-        Ok(Renderer { hb, hashes })
+        let mut renderer = Renderer {
+            hb,
+            hashes,
+            keys: BTreeMap::new(),
+        };
+        renderer.keys = renderer
+            .hashes
+            .keys()
+            .map(|name| {
+                let mut h = blake3::Hasher::new();
+                for read in renderer.reads(name) {
+                    h.update(read.as_bytes());
+                    h.update(renderer.hashes[read].as_bytes());
+                }
+                (*name, h.finalize())
+            })
+            .collect();
+        Ok(renderer)
     }
 
+    /// The hash of the template `name` and of every partial it reads.
     pub fn template_hash(&self, name: &str) -> &blake3::Hash {
-        &self.hashes[name]
+        &self.keys[name]
+    }
+
+    /// The templates rendering `name` reads: itself and every partial it
+    /// includes, followed through, as the templates in use (a user's
+    /// included) are written. A partial named only at render time could be
+    /// any of them.
+    pub fn reads(&self, name: &str) -> BTreeSet<&'static str> {
+        let mut read = BTreeSet::new();
+        let mut todo = vec![name.to_string()];
+        while let Some(name) = todo.pop() {
+            let Some(known) = self.hashes.keys().find(|n| **n == name) else {
+                // An inline partial, defined inside the template read.
+                continue;
+            };
+            if !read.insert(*known) {
+                continue;
+            }
+            let template = self.hb.get_template(known).expect("registered");
+            if !partials(&template.elements, &mut todo) {
+                return self.hashes.keys().copied().collect();
+            }
+        }
+        read
     }
 
     pub fn entry<T: Serialize>(&self, view: &T) -> Result<String> {
@@ -125,5 +205,64 @@ impl Renderer {
             Some((head, tail)) => (head.to_string(), tail.to_string()),
             None => (page, String::new()),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(templates: &[(&str, &str)]) -> (tempfile::TempDir, Renderer) {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in templates {
+            std::fs::write(dir.path().join(format!("{name}.hbs")), text).unwrap();
+        }
+        let renderer = Renderer::new(Some(dir.path())).unwrap();
+        (dir, renderer)
+    }
+
+    #[test]
+    fn a_template_reads_the_partials_it_includes_followed_through() {
+        let (_, built_in) = with(&[]);
+        assert_eq!(
+            built_in.reads("chronological"),
+            BTreeSet::from(["chronological", "pager"])
+        );
+        assert_eq!(built_in.reads("ranked"), BTreeSet::from(["ranked"]));
+        // A user's ranked.hbs that includes the pager, in a block, through
+        // a word page's template.
+        let (_, user) = with(&[
+            ("ranked", "{{#if x}}{{> word}}{{/if}}"),
+            ("word", "{{#each y}}{{#> pager}}{{/pager}}{{/each}}"),
+        ]);
+        assert_eq!(
+            user.reads("ranked"),
+            BTreeSet::from(["pager", "ranked", "word"])
+        );
+        assert_ne!(
+            user.template_hash("ranked"),
+            built_in.template_hash("ranked")
+        );
+        // An inline partial is the template's own; a partial named by an
+        // expression could be any template.
+        let (_, inline) = with(&[("word", "{{#*inline \"p\"}}x{{/inline}}{{> p}}")]);
+        assert_eq!(inline.reads("word"), BTreeSet::from(["word"]));
+        let (_, dynamic) = with(&[("word", "{{> (lookup this \"which\")}}")]);
+        assert_eq!(dynamic.reads("word").len(), BUILT_IN.len());
+    }
+
+    #[test]
+    fn a_partial_edit_changes_the_hash_of_every_template_that_reads_it() {
+        let (_, before) = with(&[("ranked", "{{> pager}}")]);
+        let (_, after) = with(&[("ranked", "{{> pager}}"), ("pager", "another pager")]);
+        assert_ne!(
+            before.template_hash("ranked"),
+            after.template_hash("ranked")
+        );
+        assert_ne!(
+            before.template_hash("chronological"),
+            after.template_hash("chronological")
+        );
+        assert_eq!(before.template_hash("word"), after.template_hash("word"));
     }
 }

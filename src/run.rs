@@ -210,6 +210,9 @@ fn status_command(args: StatusArgs) -> Result<i32> {
         (None, false) => Explain::None,
     };
     let status = engine::status::status(config, &progress, which)?;
+    if let Some(warning) = &status.warning {
+        eprintln!("{warning}");
+    }
     if args.explain_all {
         for (path, reason) in status.all_stale() {
             println!("{path}: {reason}");
@@ -275,7 +278,7 @@ fn target_path(output: &Path, given: &str) -> String {
 fn cache_command(args: CacheArgs) -> Result<i32> {
     let config = load_config(&args.common, None)?;
     let dir = &config.cache;
-    if !engine::store::exists(dir) {
+    if !engine::cache_dir::has_store(dir) {
         println!("no verso cache in {}", dir.display());
         return Ok(0);
     }
@@ -320,7 +323,7 @@ fn size(bytes: u64) -> String {
 
 fn clean_command(args: CommonArgs) -> Result<i32> {
     let config = load_config(&args, None)?;
-    let had_cache = engine::store::exists(&config.cache);
+    let had_cache = engine::cache_dir::has_store(&config.cache);
     let removed = clean(&config.output, &config.cache)?;
     match (removed, had_cache) {
         (_, false) => println!(
@@ -358,7 +361,7 @@ fn init_command(args: crate::cli::InitArgs) -> Result<i32> {
 /// Remove every recorded output file, folders left empty, and the cache.
 pub fn clean(out: &Path, cache: &Path) -> Result<usize> {
     let mut removed = 0;
-    if engine::store::exists(cache) {
+    if engine::cache_dir::has_store(cache) {
         let lock = engine::store::CacheLock::acquire(cache, false)?;
         let records = match lock {
             Some(lock) => engine::store::Store::open(lock)?.records,
@@ -387,6 +390,6 @@ pub fn clean(out: &Path, cache: &Path) -> Result<usize> {
         }
         let _ = std::fs::remove_dir(out);
     }
-    engine::store::remove_cache(cache)?;
+    engine::cache_dir::remove_cache(cache)?;
     Ok(removed)
 }

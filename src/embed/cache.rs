@@ -15,6 +15,8 @@
 //! holds at most three times the current texts' vectors, whatever the
 //! number of edits. `verso cache --max-size` removes old vectors sooner.
 
+use crate::engine::atomic::write_durably;
+use crate::engine::cache_dir::CacheEntry;
 use crate::error::{Doing, Error, IoContext, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -22,12 +24,6 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-const FILE: &str = "vectors";
-/// When each vector was last used.
-const USES: &str = "vectors.used";
-/// The cache of vectors' files in the cache folder, with the temporaries
-/// of `replace_durably`.
-pub const FILES: [&str; 4] = [FILE, USES, "vectors.new", "vectors.used.new"];
 /// Vectors of earlier texts kept at least, however small the collection.
 const KEPT_AT_LEAST: usize = 256;
 
@@ -148,24 +144,11 @@ impl Uses {
     }
 }
 
-/// Replace `path` with `bytes` durably: the vectors are hours of model
-/// work, so the new file is on disk before it takes the old one's place.
-/// The temporary file is `NAME.new`, written over by the next attempt
-/// after a kill.
-fn replace_durably(path: &Path, bytes: &[u8]) -> Result<()> {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-    let temp = path.with_file_name(format!("{}.new", name.unwrap_or_default()));
-    let mut file = File::create(&temp).at(Doing::UsingVectorCache, &temp)?;
-    file.write_all(bytes).at(Doing::UsingVectorCache, &temp)?;
-    file.sync_all().at(Doing::UsingVectorCache, &temp)?;
-    std::fs::rename(&temp, path).at(Doing::UsingVectorCache, path)
-}
-
 impl VectorCache {
     /// Open the cache in `dir`; `writable` appends to it (and cuts off a
     /// torn end), otherwise new vectors stay in memory.
     pub fn open(dir: &Path, writable: bool) -> Result<VectorCache> {
-        let path = dir.join(FILE);
+        let path = CacheEntry::Vectors.path(dir);
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
@@ -173,7 +156,7 @@ impl VectorCache {
         };
         let (vectors, intact) = parse(&bytes);
         let mut cache = VectorCache {
-            uses: Uses::read(&dir.join(USES)),
+            uses: Uses::read(&CacheEntry::VectorUses.path(dir)),
             path,
             vectors,
             file: None,
@@ -329,7 +312,7 @@ impl VectorCache {
         for key in keys {
             bytes.extend(record(key, &self.vectors[key]));
         }
-        replace_durably(&self.path, &bytes)?;
+        write_durably(&self.path, &bytes, Doing::UsingVectorCache)?;
         self.append(None)?;
         self.write_uses()
     }
@@ -337,8 +320,10 @@ impl VectorCache {
     fn write_uses(&mut self) -> Result<()> {
         let vectors = &self.vectors;
         self.uses.last.retain(|k, _| vectors.contains_key(k));
-        let path = self.path.with_file_name(USES);
-        replace_durably(&path, &self.uses.bytes())
+        let path = self.path.with_file_name(CacheEntry::VectorUses.name());
+        // The vectors are hours of model work: each file is on disk before
+        // it takes the old one's place.
+        write_durably(&path, &self.uses.bytes(), Doing::UsingVectorCache)
     }
 }
 
@@ -354,7 +339,7 @@ mod tests {
         cache.put([2; 32], vec![0.25; 3]).unwrap();
         cache.flush(true).unwrap();
         drop(cache);
-        let path = dir.path().join(FILE);
+        let path = CacheEntry::Vectors.path(dir.path());
         let full = std::fs::read(&path).unwrap();
         // SIGKILL in the middle of the second record.
         std::fs::write(&path, &full[..full.len() - 5]).unwrap();
@@ -375,7 +360,7 @@ mod tests {
         cache.put([1; 32], vec![1.0]).unwrap();
         cache.flush(false).unwrap();
         drop(cache);
-        let path = dir.path().join(FILE);
+        let path = CacheEntry::Vectors.path(dir.path());
         let mut bytes = std::fs::read(&path).unwrap();
         bytes[37] ^= 1;
         std::fs::write(&path, bytes).unwrap();
@@ -422,7 +407,9 @@ mod tests {
             cache.get(&key(2 * KEPT_AT_LEAST)).is_some(),
             "a recent one stayed"
         );
-        let size = std::fs::metadata(dir.path().join(FILE)).unwrap().len();
+        let size = std::fs::metadata(CacheEntry::Vectors.path(dir.path()))
+            .unwrap()
+            .len();
         assert_eq!(size, 48 * (10 + KEPT_AT_LEAST as u64));
         drop(cache);
 
@@ -465,7 +452,7 @@ mod tests {
         cache.settle("words", vec![], 12).unwrap();
         assert_eq!(cache.holding().earlier, 1);
         drop(cache);
-        std::fs::write(dir.path().join(USES), b"damaged").unwrap();
+        std::fs::write(CacheEntry::VectorUses.path(dir.path()), b"damaged").unwrap();
         let mut cache = VectorCache::open(dir.path(), true).unwrap();
         assert_eq!(cache.holding().current, 2);
         assert_eq!(cache.prune_to(0).unwrap(), (0, 0));

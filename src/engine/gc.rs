@@ -8,7 +8,8 @@
 //! Derived values of earlier inputs need no pruning: every finished build
 //! keeps only the values its traces name.
 
-use super::store::{self, CacheLock};
+use super::cache_dir::{self, CacheEntry};
+use super::store::CacheLock;
 use crate::embed::cache::{Holding, VectorCache};
 use crate::error::{Doing, IoContext, Result};
 use std::path::{Path, PathBuf};
@@ -53,12 +54,12 @@ pub fn usage(dir: &Path) -> Result<Usage> {
     let mut parts = vec![
         Part {
             what: "store: page records, traces, derived values".into(),
-            bytes: size_of(&dir.join(store::STORE))?,
+            bytes: size_of(&CacheEntry::Store.path(dir))?,
             kind: Kind::InUse,
         },
         Part {
             what: "derived values of 64 KB and more".into(),
-            bytes: size_of(&dir.join(store::VALUES))?,
+            bytes: size_of(&CacheEntry::Values.path(dir))?,
             kind: Kind::InUse,
         },
     ];
@@ -139,7 +140,7 @@ fn set_aside(dir: &Path) -> Result<Vec<PathBuf>> {
     };
     for entry in entries {
         let entry = entry.at(Doing::PruningCache, dir)?;
-        if store::is_set_aside(&entry.file_name().to_string_lossy()) {
+        if cache_dir::is_set_aside(&entry.file_name().to_string_lossy()) {
             let modified = entry
                 .metadata()
                 .and_then(|m| m.modified())
@@ -160,7 +161,7 @@ fn cache_size(dir: &Path) -> Result<u64> {
     };
     for entry in entries {
         let entry = entry.at(Doing::PruningCache, dir)?;
-        if store::is_cache_file(&entry.file_name().to_string_lossy()) {
+        if cache_dir::is_cache_file(&entry.file_name().to_string_lossy()) {
             bytes += size_of(&entry.path())?;
         }
     }

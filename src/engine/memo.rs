@@ -14,11 +14,13 @@
 //! build that stops on bad input leaves the cache as it was). Values live in
 //! the store under their own hash, written once the store is open.
 
+use super::atomic;
+use super::cache_dir::CacheEntry;
 use super::inputs::FileHash;
 use super::remote::Remote;
 use super::rule::{Code, Fingerprint, Rule, Trace};
 use super::store::Store;
-use crate::error::{Error, Result};
+use crate::error::{Doing, Error, Result};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::any::Any;
@@ -26,9 +28,6 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-
-/// The memo file's name in the cache folder.
-pub const MEMO_FILE: &str = "memo";
 
 /// What the memo file holds.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -45,17 +44,46 @@ pub struct MemoFile {
     pub entries: Vec<(u32, [u8; 8])>,
 }
 
+/// The memo file starts with this line, then the BLAKE3 hash of the rest:
+/// a file without it is another version's (ignored without a word), one
+/// whose hash fails is damaged.
+const MEMO_MAGIC: &[u8] = b"verso memo 1\n";
+
 impl MemoFile {
-    pub fn read(dir: &Path) -> MemoFile {
-        std::fs::read(dir.join(MEMO_FILE))
-            .ok()
-            .and_then(|b| postcard::from_bytes(&b).ok())
-            .unwrap_or_default()
+    /// The memo file of cache folder `dir`, or none: when it is missing or
+    /// another version's, silently; when it is damaged, with a warning to
+    /// say once (the build then checks every input as if it were absent).
+    pub fn read(dir: &Path) -> (MemoFile, Option<String>) {
+        let path = CacheEntry::Memo.path(dir);
+        let Ok(bytes) = std::fs::read(&path) else {
+            return (MemoFile::default(), None);
+        };
+        let Some(rest) = bytes.strip_prefix(MEMO_MAGIC) else {
+            return (MemoFile::default(), None);
+        };
+        let decoded = rest
+            .split_first_chunk::<32>()
+            .filter(|(sum, payload)| blake3::hash(payload).as_bytes() == *sum)
+            .and_then(|(_, payload)| postcard::from_bytes(payload).ok());
+        match decoded {
+            Some(memo) => (memo, None),
+            None => (
+                MemoFile::default(),
+                Some(format!(
+                    "warning: the memo file {} is damaged; it is ignored, and every input is checked again",
+                    path.display()
+                )),
+            ),
+        }
     }
 
     pub fn write(&self, dir: &Path) -> Result<()> {
-        let bytes = postcard::to_stdvec(self).expect("memos serialise");
-        super::exec::write_atomically(&dir.join(MEMO_FILE), &bytes).map(|_| ())
+        let payload = postcard::to_stdvec(self).expect("memos serialise");
+        let mut bytes = Vec::with_capacity(MEMO_MAGIC.len() + 32 + payload.len());
+        bytes.extend_from_slice(MEMO_MAGIC);
+        bytes.extend_from_slice(blake3::hash(&payload).as_bytes());
+        bytes.extend_from_slice(&payload);
+        atomic::write_atomically(&CacheEntry::Memo.path(dir), &bytes, Doing::UsingCache)
     }
 }
 
@@ -185,6 +213,11 @@ impl Memo {
     /// A fingerprint of `rule` for `instance`, with its code identity.
     pub fn fingerprint(&self, rule: Rule, instance: impl Into<String>) -> Fingerprint {
         Fingerprint::new(rule, instance, &self.code)
+    }
+
+    /// The open store, for whoever goes on after the build (`deploy`).
+    pub fn into_store(self) -> Option<Store> {
+        self.store.into_inner()
     }
 
     /// The store, once validation has passed and it is open.

@@ -16,6 +16,8 @@
 //! Every check of the input happens in stages 1–2, before the output folder
 //! or the store is written. `status` runs stages 1–5 on a copy of the store.
 
+pub mod atomic;
+pub mod cache_dir;
 pub mod exec;
 pub mod explain;
 pub mod files;
@@ -25,6 +27,7 @@ pub mod memo;
 pub mod remote;
 pub mod rule;
 pub mod rules;
+pub mod stale;
 pub mod status;
 pub mod store;
 pub mod summary;
@@ -39,19 +42,21 @@ use crate::error::{Doing, Error, IoContext, Result};
 use crate::progress::Progress;
 use crate::render::Renderer;
 use crate::site::{entry, Family, Layout, MediaFiles, Site, Target};
+use cache_dir::CacheEntry;
 use inputs::Inputs;
 use memo::{Memo, MemoFile};
 use rayon::prelude::*;
 use remote::Remote;
 use rule::{Code, Fingerprint, Rule};
 use rules::{Context, WordData};
+use stale::Staleness;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use store::{CacheLock, Record, Store};
-use summary::{counts, no_families, write_reports, Reports};
 pub use summary::{summary_text, Summary};
+use summary::{write_reports, Families, Reports};
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -97,6 +102,8 @@ pub struct Engine<'p> {
     records: Mutex<Option<HashMap<String, Record>>>,
     /// The previous build stopped before its sweep (stray temporaries possible).
     unfinished: bool,
+    /// The memo file was damaged (said once, by the progress display).
+    pub memo_warning: Option<String>,
 }
 
 /// Everything pages are made from (stages 1–4).
@@ -140,9 +147,9 @@ impl<'p> Engine<'p> {
             true => None,
             false => CacheLock::acquire(&config.cache, false)?,
         };
-        let stored = match options.force {
+        let (stored, memo_warning) = match options.force {
             false => MemoFile::read(&config.cache),
-            true => MemoFile::default(),
+            true => (MemoFile::default(), None),
         };
         let inputs = Inputs::new(stored.files.clone());
         let mut embedder = Embedder::new(&config, &|p| inputs.hash(p), !read_only)?;
@@ -153,9 +160,13 @@ impl<'p> Engine<'p> {
             }
             memo.set_remote(remote);
         }
+        if let Some(warning) = &memo_warning {
+            progress.warn(warning);
+        }
         Ok(Engine {
+            memo_warning,
             embedder,
-            unfinished: config.cache.join(store::UNFINISHED).exists(),
+            unfinished: CacheEntry::Unfinished.path(&config.cache).exists(),
             memo,
             inputs,
             progress,
@@ -498,7 +509,29 @@ pub fn build(
     progress: &Arc<Progress>,
     cancel: &AtomicBool,
 ) -> Result<Summary> {
+    build_keeping_store(config, options, progress, cancel).map(|(summary, _)| summary)
+}
+
+/// Run a whole build, and hand over the store it opened (still locked)
+/// to whoever goes on with the site's records (`deploy`): opening it again
+/// costs more than a build with nothing to do.
+pub fn build_keeping_store(
+    config: Config,
+    options: &Options,
+    progress: &Arc<Progress>,
+    cancel: &AtomicBool,
+) -> Result<(Summary, Option<Store>)> {
     let engine = Engine::new(config, options, progress, false)?;
+    let summary = run_build(&engine, options, progress, cancel)?;
+    Ok((summary, engine.memo.into_store()))
+}
+
+fn run_build(
+    engine: &Engine,
+    options: &Options,
+    progress: &Arc<Progress>,
+    cancel: &AtomicBool,
+) -> Result<Summary> {
     let reports = Reports {
         summary_json: options.summary_json.as_ref(),
         changes: options.changes.as_ref(),
@@ -506,17 +539,17 @@ pub fn build(
     let prepared = match engine.prepare(cancel)? {
         Prepare::Changed(prepared) => prepared,
         Prepare::Unchanged(records) => {
-            let summary = unchanged_summary(&records, &engine, progress);
+            let summary = unchanged_summary(&records, engine, progress);
             write_reports(&reports, &summary, &[], &[])?;
             return Ok(summary);
         }
     };
     engine.stop_if_cancelled(cancel)?;
     let site = prepared.site(&engine.memo.code);
-    let plan = plan(&engine, &site, &prepared.records)?;
+    let plan = plan(engine, &site, &prepared.records)?;
     engine.stop_if_cancelled(cancel)?;
     let outcome = write(
-        &engine,
+        engine,
         &site,
         &plan,
         &prepared,
@@ -537,19 +570,22 @@ pub fn build(
             engine.save(None, None)?;
             Vec::new()
         }
-        false => finish(&engine, &site, &plan, &prepared)?,
+        false => finish(engine, &site, &plan, &prepared)?,
     };
     progress.stage(8, "summary");
     progress.end_stage();
     let mut families = plan.families;
-    let rendered: usize = outcome.written.iter().chain(&outcome.unchanged).sum();
+    let rendered: usize = outcome
+        .written
+        .values()
+        .chain(outcome.unchanged.values())
+        .sum();
     for f in Family::ALL {
-        let c = counts(&mut families, f);
-        c.written = outcome.written[f as usize];
-        c.up_to_date += outcome.unchanged[f as usize];
+        families[f].written = outcome.written[f];
+        families[f].up_to_date += outcome.unchanged[f];
     }
     for path in &removed {
-        counts(&mut families, Family::of_path(path)).removed += 1;
+        families[Family::of_path(path)].removed += 1;
     }
     let mut summary = Summary::new(
         families,
@@ -560,6 +596,10 @@ pub fn build(
         progress,
     );
     summary.embedded = engine.embedded();
+    summary.why = plan.why;
+    if !removed.is_empty() {
+        summary.why.insert(Staleness::Orphan.kind(), removed.len());
+    }
     if let Some(remote) = engine.memo.remote() {
         summary.remote_read_bytes = remote.read_bytes.load(Ordering::Relaxed);
         summary.remote_written_bytes = remote.written_bytes.load(Ordering::Relaxed);
@@ -583,7 +623,9 @@ struct Plan {
     targets: Vec<Target>,
     /// Indices into `targets`.
     stale: Vec<usize>,
-    families: summary::Families,
+    families: Families,
+    /// Stale targets by why (`Staleness::kind`).
+    why: BTreeMap<&'static str, usize>,
 }
 
 /// Stage 5: key every target and compare it with its record.
@@ -601,17 +643,24 @@ fn plan(engine: &Engine, site: &Site, records: &HashMap<String, Record>) -> Resu
         })
         .collect();
     let mut stale = Vec::new();
-    let mut families = no_families();
+    let mut families = Families::default();
+    let mut why = BTreeMap::new();
     for (i, (target, check)) in targets.iter().zip(checks).enumerate() {
         match check {
             Check::Stale => {
                 stale.push(i);
                 engine.progress.add_to_total(target.family, 1);
+                let staleness = match (&engine.delta, records.get(&target.path)) {
+                    (Some(_), None) => Staleness::New,
+                    (Some(_), Some(_)) => Staleness::InputsChanged { explained: None },
+                    (None, record) => Staleness::of(&target.key, record, &out.join(&target.path)),
+                };
+                *why.entry(staleness.kind()).or_insert(0) += 1;
             }
-            Check::UpToDate => counts(&mut families, target.family).up_to_date += 1,
+            Check::UpToDate => families[target.family].up_to_date += 1,
             Check::Refreshed(record) => {
                 engine.store().refresh(&target.path, &record)?;
-                counts(&mut families, target.family).up_to_date += 1;
+                families[target.family].up_to_date += 1;
             }
         }
     }
@@ -624,6 +673,7 @@ fn plan(engine: &Engine, site: &Site, records: &HashMap<String, Record>) -> Resu
         targets,
         stale,
         families,
+        why,
     })
 }
 
@@ -639,7 +689,7 @@ fn write(
 ) -> Result<exec::Outcome> {
     progress.stage(6, "write pages");
     let stale: Vec<&Target> = plan.stale.iter().map(|&i| &plan.targets[i]).collect();
-    let marker = engine.config.cache.join(store::UNFINISHED);
+    let marker = CacheEntry::Unfinished.path(&engine.config.cache);
     if !stale.is_empty() {
         std::fs::write(&marker, b"").at(Doing::UsingCache, &marker)?;
     }
@@ -691,7 +741,7 @@ fn finish(engine: &Engine, site: &Site, plan: &Plan, prepared: &Prepared) -> Res
     let root = engine.root(&prepared.renderer, &engine.inputs.read());
     let key = engine.memo.record(&root);
     engine.save(Some((*key.as_bytes(), plan.targets.len())), Some(entries))?;
-    let marker = engine.config.cache.join(store::UNFINISHED);
+    let marker = CacheEntry::Unfinished.path(&engine.config.cache);
     if marker.exists() {
         std::fs::remove_file(&marker).at(Doing::UsingCache, &marker)?;
     }
@@ -732,9 +782,9 @@ fn unchanged_summary(
     progress: &Progress,
 ) -> Summary {
     progress.note("no input changed since the last build");
-    let mut families = no_families();
+    let mut families = Families::default();
     for path in records.keys() {
-        counts(&mut families, Family::of_path(path)).up_to_date += 1;
+        families[Family::of_path(path)].up_to_date += 1;
     }
     progress.stage(8, "summary");
     progress.end_stage();

@@ -2,11 +2,12 @@
 //! anything; `--explain PATH` says why one target is stale.
 
 use super::explain::Explainer;
-use super::{check, Check, Engine, Options, Prepare};
+use super::stale::Staleness;
+use super::{Engine, Options, Prepare};
 use crate::config::Config;
 use crate::error::Result;
 use crate::progress::Progress;
-use crate::site::Family;
+use crate::site::{Family, PerFamily};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::AtomicBool;
 
@@ -19,9 +20,11 @@ pub struct Counts {
 }
 
 pub struct Status {
-    pub families: BTreeMap<&'static str, Counts>,
+    pub families: PerFamily<Counts>,
     /// Per planned or recorded path: why it would be rebuilt or removed.
-    reasons: BTreeMap<String, String>,
+    reasons: BTreeMap<String, Staleness>,
+    /// The memo file was damaged (and ignored).
+    pub warning: Option<String>,
 }
 
 /// Which targets get a full explanation.
@@ -44,60 +47,35 @@ pub fn status(config: Config, progress: &Progress, explain: Explain) -> Result<S
     let records = &prepared.records;
     let targets = site.plan();
     let out = &engine.config.output;
-    let mut families: BTreeMap<&'static str, Counts> = Family::ALL
-        .iter()
-        .map(|f| (f.name(), Counts::default()))
-        .collect();
+    let mut families = PerFamily::<Counts>::default();
     let mut reasons = BTreeMap::new();
     for t in &targets {
-        let counts = families.get_mut(t.family.name()).unwrap();
-        let reason = match records.get(&t.path) {
-            None => {
-                counts.new += 1;
-                "new: it has never been built with this cache".to_string()
-            }
-            Some(_) if !matches!(check(t, records, out), Check::Stale) => {
-                counts.up_to_date += 1;
-                "up to date: its key and its file match the cache".to_string()
-            }
-            Some(r) => {
+        let counts = &mut families[t.family];
+        let mut staleness = Staleness::of(&t.key, records.get(&t.path), &out.join(&t.path));
+        match &mut staleness {
+            Staleness::UpToDate => counts.up_to_date += 1,
+            Staleness::New => counts.new += 1,
+            Staleness::InputsChanged { explained }
+                if matches!(explain, Explain::Stale)
+                    || matches!(explain, Explain::One(p) if p == t.path) =>
+            {
                 counts.stale += 1;
-                match std::fs::metadata(out.join(&t.path)) {
-                    Err(_) => "stale: its file is missing from the output folder".to_string(),
-                    Ok(m) if m.len() != r.size => {
-                        format!(
-                            "stale: its file was changed outside verso ({} bytes, {} recorded)",
-                            m.len(),
-                            r.size
-                        )
-                    }
-                    Ok(_) if r.key == *t.key.as_bytes() => {
-                        "stale: its file was changed outside verso".to_string()
-                    }
-                    Ok(_)
-                        if matches!(explain, Explain::Stale)
-                            || matches!(explain, Explain::One(p) if p == t.path) =>
-                    {
-                        format!("stale: {} <- {}", t.path, explainer.target(t))
-                    }
-                    Ok(_) => "stale: an input of its key changed".to_string(),
-                }
+                *explained = Some(format!("{} <- {}", t.path, explainer.target(t)));
             }
-        };
-        reasons.insert(t.path.clone(), reason);
+            _ => counts.stale += 1,
+        }
+        reasons.insert(t.path.clone(), staleness);
     }
     let planned: HashSet<&str> = targets.iter().map(|t| t.path.as_str()).collect();
     for path in super::sweep::would_remove(&planned, records) {
-        families
-            .get_mut(Family::of_path(path).name())
-            .unwrap()
-            .remove += 1;
-        reasons.insert(
-            path.to_string(),
-            "to remove: it is no longer part of the site".to_string(),
-        );
+        families[Family::of_path(path)].remove += 1;
+        reasons.insert(path.to_string(), Staleness::Orphan);
     }
-    Ok(Status { families, reasons })
+    Ok(Status {
+        families,
+        reasons,
+        warning: engine.memo_warning.clone(),
+    })
 }
 
 impl Status {
@@ -106,24 +84,26 @@ impl Status {
             "  {:<14} {:>10} {:>7} {:>7} {:>9}\n",
             "family", "up to date", "stale", "new", "to remove"
         );
-        for (name, c) in &self.families {
+        for (family, c) in self.families.iter() {
             text.push_str(&format!(
-                "  {name:<14} {:>10} {:>7} {:>7} {:>9}\n",
-                c.up_to_date, c.stale, c.new, c.remove
+                "  {:<14} {:>10} {:>7} {:>7} {:>9}\n",
+                family.name(),
+                c.up_to_date,
+                c.stale,
+                c.new,
+                c.remove
             ));
         }
         text
     }
 
     /// Why `path` would be rebuilt; `None` when it is not a target.
-    pub fn explain(&self, path: &str) -> Option<&str> {
-        self.reasons.get(path).map(String::as_str)
+    pub fn explain(&self, path: &str) -> Option<&Staleness> {
+        self.reasons.get(path)
     }
 
     /// Each target a build would write or remove, and why, by path.
-    pub fn all_stale(&self) -> impl Iterator<Item = (&String, &String)> {
-        self.reasons
-            .iter()
-            .filter(|(_, r)| !r.starts_with("up to date"))
+    pub fn all_stale(&self) -> impl Iterator<Item = (&String, &Staleness)> {
+        self.reasons.iter().filter(|(_, r)| r.is_stale())
     }
 }

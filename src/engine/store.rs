@@ -10,6 +10,8 @@
 //! another build is refused. `status` and `check` read a copy, so they
 //! never create, rewrite or move a store.
 
+use super::atomic;
+use super::cache_dir::{self, CacheEntry};
 use super::rule::Trace;
 use crate::error::{Doing, Error, IoContext, Result};
 use serde::de::DeserializeOwned;
@@ -83,13 +85,16 @@ impl Store {
     /// Open (or create) the store in a locked cache folder.
     pub fn open(lock: CacheLock) -> Result<Opened> {
         let dir = lock.dir.clone();
-        let db_path = dir.join(STORE);
+        let db_path = CacheEntry::Store.path(&dir);
         let mut warning = None;
         let opened = match Self::try_open(&db_path, true) {
             Ok(opened) => Some(opened),
             Err(reason) => {
-                let aside = set_aside(&db_path).at(Doing::UsingCache, &db_path)?;
-                let _ = std::fs::remove_file(dir.join(super::memo::MEMO_FILE));
+                let aside = cache_dir::set_aside_path(&dir);
+                if db_path.exists() {
+                    std::fs::rename(&db_path, &aside).at(Doing::UsingCache, &db_path)?;
+                }
+                let _ = std::fs::remove_file(CacheEntry::Memo.path(&dir));
                 warning = Some(format!(
                     "warning: the cache {} was unusable ({reason}); it was moved to {} and the build starts clean",
                     db_path.display(),
@@ -113,15 +118,15 @@ impl Store {
     /// opened (sled writes on opening). `None` when there is no store; an
     /// unusable one is an error that names it, and stays where it is.
     pub fn open_read_only(dir: &Path) -> Result<Option<(Store, HashMap<String, Record>)>> {
-        let db_path = dir.join(STORE);
+        let db_path = CacheEntry::Store.path(dir);
         if !db_path.is_dir() {
             return Ok(None);
         }
         let _lock = CacheLock::acquire(dir, false)?;
         let copy = tempfile::tempdir().map_err(|e| Error::io(Doing::UsingCache, dir, e))?;
-        copy_dir(&db_path, &copy.path().join(STORE)).at(Doing::UsingCache, &db_path)?;
+        copy_dir(&db_path, &CacheEntry::Store.path(copy.path())).at(Doing::UsingCache, &db_path)?;
         let (db, records) =
-            Self::try_open(&copy.path().join(STORE), false).map_err(|reason| {
+            Self::try_open(&CacheEntry::Store.path(copy.path()), false).map_err(|reason| {
                 store_error(
                     &db_path,
                     format!("{reason}; it was left as it is (the next `verso build` sets it aside and starts clean)"),
@@ -199,15 +204,7 @@ impl Store {
                 }
             }
             let targets = db.open_tree("targets").map_err(|e| e.to_string())?;
-            let mut records = HashMap::with_capacity(targets.len());
-            for item in targets.iter() {
-                let (k, v) = item.map_err(|e| e.to_string())?;
-                let path = String::from_utf8(k.to_vec())
-                    .map_err(|_| "a damaged target path".to_string())?;
-                let record: Record =
-                    postcard::from_bytes(&v).map_err(|_| "a damaged target record".to_string())?;
-                records.insert(path, record);
-            }
+            let records = read_records(&targets)?;
             // Derived values are not scanned here: reading one that is
             // damaged yields `None` and the value is computed again.
             Ok((db, records))
@@ -217,6 +214,11 @@ impl Store {
             Ok(r) => r,
             Err(_) => Err("the store's files are damaged".into()),
         }
+    }
+
+    /// Every target's record, as the store holds them now.
+    pub fn records(&self) -> Result<HashMap<String, Record>> {
+        read_records(&self.targets).map_err(|e| store_error(&self.dir, e))
     }
 
     /// Record a target whose file is in place, with the trace of its key.
@@ -298,8 +300,8 @@ impl Store {
 
     /// Where a large value lives.
     fn value_file(&self, hash: &[u8; 32]) -> PathBuf {
-        self.dir
-            .join(VALUES)
+        CacheEntry::Values
+            .path(&self.dir)
             .join(blake3::Hash::from(*hash).to_hex().as_str())
     }
 
@@ -316,9 +318,9 @@ impl Store {
             if bytes.len() >= FILE_VALUE_BYTES {
                 let file = self.value_file(hash);
                 if !file.is_file() {
-                    std::fs::create_dir_all(self.dir.join(VALUES))
+                    std::fs::create_dir_all(CacheEntry::Values.path(&self.dir))
                         .at(Doing::UsingCache, &self.dir)?;
-                    super::exec::write_atomically(&file, bytes)?;
+                    atomic::write_atomically(&file, bytes, Doing::UsingCache)?;
                 }
             } else {
                 batch.insert(&hash[..], &bytes[..]);
@@ -336,7 +338,7 @@ impl Store {
                 self.values.remove(key).map_err(err)?;
             }
         }
-        let folder = self.dir.join(VALUES);
+        let folder = CacheEntry::Values.path(&self.dir);
         let used: HashSet<String> = used
             .iter()
             .map(|h| blake3::Hash::from(*h).to_hex().to_string())
@@ -393,6 +395,20 @@ impl Store {
     }
 }
 
+/// The records of the `targets` tree; a damaged one is an error.
+fn read_records(targets: &sled::Tree) -> std::result::Result<HashMap<String, Record>, String> {
+    let mut records = HashMap::with_capacity(targets.len());
+    for item in targets.iter() {
+        let (k, v) = item.map_err(|e| e.to_string())?;
+        let path =
+            String::from_utf8(k.to_vec()).map_err(|_| "a damaged target path".to_string())?;
+        let record: Record =
+            postcard::from_bytes(&v).map_err(|_| "a damaged target record".to_string())?;
+        records.insert(path, record);
+    }
+    Ok(records)
+}
+
 /// The exclusive lock on a cache folder, held for a whole build: a second
 /// build on the same cache stops before reading anything.
 pub struct CacheLock {
@@ -404,23 +420,23 @@ impl CacheLock {
     /// Lock `dir`, creating it when `create` is set; `None` when it does not
     /// exist and may not be created.
     pub fn acquire(dir: &Path, create: bool) -> Result<Option<CacheLock>> {
-        Self::take(dir, LOCK, create)
+        Self::take(dir, CacheEntry::Lock, create)
     }
 
     /// The deploy's own lock, held for a whole deploy (its build included):
     /// a second deploy on the same cache stops before building.
     pub fn acquire_for_deploy(dir: &Path) -> Result<CacheLock> {
-        Ok(Self::take(dir, DEPLOY_LOCK, true)?.expect("a created folder exists"))
+        Ok(Self::take(dir, CacheEntry::DeployLock, true)?.expect("a created folder exists"))
     }
 
-    fn take(dir: &Path, name: &str, create: bool) -> Result<Option<CacheLock>> {
+    fn take(dir: &Path, entry: CacheEntry, create: bool) -> Result<Option<CacheLock>> {
         if !dir.exists() {
             if !create {
                 return Ok(None);
             }
             std::fs::create_dir_all(dir).at(Doing::UsingCache, dir)?;
         }
-        let path = dir.join(name);
+        let path = entry.path(dir);
         let file = File::options()
             .create(true)
             .truncate(false)
@@ -434,7 +450,7 @@ impl CacheLock {
             })),
             Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked {
                 path: dir.to_path_buf(),
-                by: if name == DEPLOY_LOCK {
+                by: if entry == CacheEntry::DeployLock {
                     "deploy"
                 } else {
                     "build"
@@ -445,24 +461,10 @@ impl CacheLock {
     }
 }
 
-/// The lock file that keeps a second build off the cache.
-const LOCK: &str = "lock";
-/// The lock file held for a whole deploy, its build included.
-pub(crate) const DEPLOY_LOCK: &str = "deploy-lock";
-/// The sled database's folder.
-pub(crate) const STORE: &str = "store";
-/// The folder of values too large for sled to keep well.
-pub(crate) const VALUES: &str = "values";
 /// From this size on, a value lives in a file of its own: sled writes a
 /// large value slowly, and the first lookup after it stalls (together about
 /// 0.2 s an append for the 24 MB vectors and the 19 MB neighbours).
 const FILE_VALUE_BYTES: usize = 1 << 16;
-/// Marks a build that has started writing and not finished its sweep: the
-/// next build looks for stray temporary files only when it is there.
-pub const UNFINISHED: &str = "unfinished";
-/// The memo file of earlier verso versions.
-const OLD_MEMO: &str = "validated";
-
 /// Copy a folder of plain files (a sled database).
 fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
@@ -476,71 +478,6 @@ fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Move an unusable store out of the way: `store` → `store.unusable-N`.
-fn set_aside(path: &Path) -> std::io::Result<PathBuf> {
-    let mut n = 1;
-    loop {
-        let aside = path.with_file_name(format!("{STORE}.unusable-{n}"));
-        if !aside.exists() {
-            if path.exists() {
-                std::fs::rename(path, &aside)?;
-            }
-            return Ok(aside);
-        }
-        n += 1;
-    }
-}
-
-/// Remove the cache's own files, and the folder when nothing else is left
-/// in it: a cache folder set to the collection's folder must not take the
-/// collection with it.
-pub fn remove_cache(dir: &Path) -> Result<()> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Ok(());
-    };
-    for entry in entries {
-        let entry = entry.at(Doing::UsingCache, dir)?;
-        let path = entry.path();
-        if !is_cache_file(&entry.file_name().to_string_lossy()) {
-            continue;
-        }
-        if entry.file_type().at(Doing::UsingCache, &path)?.is_dir() {
-            std::fs::remove_dir_all(&path).at(Doing::UsingCache, &path)?;
-        } else {
-            std::fs::remove_file(&path).at(Doing::UsingCache, &path)?;
-        }
-    }
-    let _ = std::fs::remove_dir(dir);
-    Ok(())
-}
-
-/// Is this name in a cache folder one of verso's?
-pub fn is_cache_file(name: &str) -> bool {
-    [
-        STORE,
-        VALUES,
-        LOCK,
-        DEPLOY_LOCK,
-        super::memo::MEMO_FILE,
-        OLD_MEMO,
-        UNFINISHED,
-    ]
-    .contains(&name)
-        || crate::embed::cache::FILES.contains(&name)
-        || is_set_aside(name)
-}
-
-/// Is this name a store set aside as unusable?
-pub fn is_set_aside(name: &str) -> bool {
-    name.strip_prefix(STORE)
-        .is_some_and(|rest| rest.starts_with(".unusable-"))
-}
-
-/// Does a cache folder hold a store?
-pub fn exists(dir: &Path) -> bool {
-    dir.join(STORE).exists()
 }
 
 #[cfg(test)]
@@ -570,13 +507,15 @@ mod tests {
         assert_eq!(store.value::<Vec<u32>>(&hl), None);
 
         // Pruning removes unused files, and stray temporary ones.
-        std::fs::write(dir.path().join(VALUES).join(".stray.tmp"), b"").unwrap();
+        std::fs::write(CacheEntry::Values.path(dir.path()).join(".stray.tmp"), b"").unwrap();
         store
             .retain_values(&HashSet::from([*hs.as_bytes()]))
             .unwrap();
         assert!(!store.has_value(&hl) && store.has_value(&hs));
         assert_eq!(
-            std::fs::read_dir(dir.path().join(VALUES)).unwrap().count(),
+            std::fs::read_dir(CacheEntry::Values.path(dir.path()))
+                .unwrap()
+                .count(),
             0
         );
         store.retain_values(&HashSet::new()).unwrap();

@@ -5,7 +5,7 @@
 use super::memo::RuleCounts;
 use crate::error::{Doing, IoContext, Result};
 use crate::progress::Progress;
-use crate::site::Family;
+use crate::site::PerFamily;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -25,6 +25,8 @@ pub struct Summary {
     pub interrupted: bool,
     /// Targets an interrupted build did not reach.
     pub left: usize,
+    /// Targets written or removed, by why (`stale::Staleness::kind`).
+    pub why: BTreeMap<&'static str, usize>,
     /// Per rule: instances computed and reused (the engine's event log).
     pub rules: BTreeMap<&'static str, RuleCounts>,
     pub stages: Vec<StageTime>,
@@ -68,6 +70,7 @@ impl Summary {
             rendered,
             interrupted,
             left,
+            why: BTreeMap::new(),
             rules,
             stages,
             seconds: progress.started.elapsed().as_secs_f64(),
@@ -120,21 +123,8 @@ pub fn write_reports(
     Ok(())
 }
 
-/// Per family name, the counts of a summary.
-pub type Families = BTreeMap<&'static str, FamilyCounts>;
-
-pub fn no_families() -> Families {
-    Family::ALL
-        .iter()
-        .map(|f| (f.name(), FamilyCounts::default()))
-        .collect()
-}
-
-pub fn counts(families: &mut Families, family: Family) -> &mut FamilyCounts {
-    families
-        .get_mut(family.name())
-        .expect("every family has counts")
-}
+/// Per family, the counts of a summary.
+pub type Families = PerFamily<FamilyCounts>;
 
 /// The summary as printed at the end of a build.
 pub fn summary_text(summary: &Summary) -> String {
@@ -143,11 +133,14 @@ pub fn summary_text(summary: &Summary) -> String {
         "  {:<14} {:>8} {:>11} {:>8}\n",
         "family", "written", "up to date", "removed"
     ));
-    for (name, c) in &summary.families {
+    for (family, c) in summary.families.iter() {
         if c.written + c.up_to_date + c.removed > 0 {
             text.push_str(&format!(
-                "  {name:<14} {:>8} {:>11} {:>8}\n",
-                c.written, c.up_to_date, c.removed
+                "  {:<14} {:>8} {:>11} {:>8}\n",
+                family.name(),
+                c.written,
+                c.up_to_date,
+                c.removed
             ));
         }
     }

@@ -2,7 +2,7 @@
 //! their record; stray temporary files from an interrupted build are removed.
 //! Files verso never recorded are never touched.
 
-use super::exec::TEMP_SUFFIX;
+use super::atomic::TEMP_SUFFIX;
 use super::store::{Record, Store};
 use crate::corpus::is_contained;
 use crate::error::{Doing, IoContext, Result};

@@ -5,8 +5,11 @@
 //! fingerprint holds the values its template draws from (`entry.rs`).
 
 pub mod entry;
+mod family;
 pub mod paths;
 mod rank_line;
+
+pub use family::{Family, PerFamily};
 
 use crate::corpus::{Corpus, Poem};
 use crate::derive::timeline::Timeline;
@@ -25,57 +28,14 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-/// Families of targets, in display order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Family {
-    Chronological,
-    Similar,
-    Different,
-    Wordcloud,
-    Menu,
-    Media,
-}
-
-impl Family {
-    pub const ALL: [Family; 6] = [
-        Family::Chronological,
-        Family::Similar,
-        Family::Different,
-        Family::Wordcloud,
-        Family::Menu,
-        Family::Media,
-    ];
-    pub fn name(self) -> &'static str {
-        match self {
-            Family::Chronological => "chronological",
-            Family::Similar => "similar",
-            Family::Different => "different",
-            Family::Wordcloud => "wordcloud",
-            Family::Menu => "menu",
-            Family::Media => "media",
-        }
-    }
-    /// The family a recorded output path belongs to.
-    pub fn of_path(path: &str) -> Family {
-        match path.split('/').next() {
-            Some("chronological") => Family::Chronological,
-            Some("similar") => Family::Similar,
-            Some("different") => Family::Different,
-            Some("wordcloud") => Family::Wordcloud,
-            Some("media") => Family::Media,
-            _ => Family::Menu,
-        }
-    }
-    /// Templates whose text shapes this family's pages.
-    fn templates(self) -> &'static [&'static str] {
-        match self {
-            Family::Chronological => &["shell", "entry", "pager", "chronological"],
-            Family::Similar | Family::Different => &["shell", "entry", "ranked"],
-            Family::Wordcloud => &["shell", "entry", "word"],
-            Family::Menu => &["shell", "menu", "explore"],
-            Family::Media => &[],
-        }
-    }
+/// A family's code and templates: where its pages' fingerprints start.
+fn generator(renderer: &Renderer, code: &Code, family: Family) -> Fingerprint {
+    family
+        .templates()
+        .iter()
+        .fold(Fingerprint::new(Rule::Page, "", code), |fp, name| {
+            fp.input(format!("template {name}"), *renderer.template_hash(name))
+        })
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,7 +107,7 @@ pub struct Site<'a> {
     pub layout: Layout,
     pub media: &'a MediaFiles,
     /// Per family (by `Family as usize`): its pages' code and templates.
-    generators: Vec<Fingerprint>,
+    generators: PerFamily<Fingerprint>,
     pub timeline: &'a Timeline,
     code: &'a Code,
     /// Per row and variant: the entry's key (which covers its rank-line label).
@@ -256,7 +216,7 @@ impl<'a> Site<'a> {
             words,
             layout,
             media,
-            generators: Vec::new(),
+            generators: PerFamily::from_fn(|f| generator(renderer, code, f)),
             timeline,
             code,
             entry_keys: Vec::new(),
@@ -270,7 +230,6 @@ impl<'a> Site<'a> {
                 .map(|p| RankLabel::new(p.label()))
                 .collect(),
         };
-        site.generators = Family::ALL.iter().map(|f| site.generator(*f)).collect();
         site.entry_fingerprints = (0..corpus.poems.len())
             .into_par_iter()
             .map(|row| site.entry_fingerprint(row).key())
@@ -334,19 +293,6 @@ impl<'a> Site<'a> {
             .renderer
             .entry(&self.entry_view(row as usize, variant))?;
         Ok(cell.get_or_init(|| text))
-    }
-
-    /// A family's code and templates: where its pages' fingerprints start.
-    fn generator(&self, family: Family) -> Fingerprint {
-        family
-            .templates()
-            .iter()
-            .fold(Fingerprint::new(Rule::Page, "", self.code), |fp, name| {
-                fp.input(
-                    format!("template {name}"),
-                    *self.renderer.template_hash(name),
-                )
-            })
     }
 
     fn pages_of(&self, list_len: usize) -> usize {
@@ -441,7 +387,7 @@ impl<'a> Site<'a> {
             entries.extend_from_slice(self.entry_key(item.row, item.variant).as_bytes());
             poems.extend_from_slice(&self.poem(item.row).index.to_le_bytes());
         }
-        let mut fp = self.generators[family as usize].clone();
+        let mut fp = self.generators[family].clone();
         fp.instance = self.identify(&parts.page).1;
         let header = blake3::hash(&parts.header_bytes());
         let fp = match self.header_source(&parts.page) {

@@ -1039,3 +1039,173 @@ proptest! {
         edits_end_in_the_clean_tree(&edits);
     }
 }
+
+#[test]
+fn a_partial_a_users_template_includes_is_one_of_its_pages_inputs() {
+    let dir = temp();
+    let d = dir.path().join("c");
+    small_collection(&d, 30, 31);
+    let ranked = verso::render::BUILT_IN
+        .iter()
+        .find(|(name, _)| *name == "ranked")
+        .unwrap()
+        .1;
+    // The built-in ranked.hbs includes no pager; this one does.
+    use_template(&d, "ranked", &format!("{{{{> pager}}}}\n{ranked}"));
+    build(&d);
+    std::fs::write(d.join("tpl/pager.hbs"), "<p>another pager</p>\n").unwrap();
+    let summary = build_summary(&d, &[]);
+    let written = |family: &str| summary["families"][family]["written"].as_u64().unwrap();
+    assert!(
+        written("similar") > 0 && written("different") > 0,
+        "{summary}"
+    );
+    assert_eq!(written("wordcloud"), 0, "{summary}");
+    let page = std::fs::read_to_string(d.join("site/similar/0003-01.html")).unwrap();
+    assert!(page.contains("another pager"));
+    assert_matches_clean_build(&d);
+}
+
+#[test]
+fn a_damaged_memo_file_is_said_once_and_treated_as_absent() {
+    let dir = temp();
+    let d = dir.path().join("c");
+    small_collection(&d, 20, 32);
+    build(&d);
+    let memo = d.join(".verso-cache/memo");
+    let mut bytes = std::fs::read(&memo).unwrap();
+    // One flipped bit in the middle still decodes; its checksum fails.
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x10;
+    std::fs::write(&memo, &bytes).unwrap();
+    let said = |r: &Run| r.stderr.matches("memo file").count();
+    let status = run(&["status", p(&d)]);
+    assert_eq!(status.code, 0, "{}", status.all());
+    assert_eq!(said(&status), 1, "{}", status.all());
+    assert!(status.stderr.contains("is damaged"), "{}", status.all());
+    edit_poems(&d, |p| p[3]["content"] = json!("after the damage"));
+    let r = run(&["build", p(&d), "--progress", "plain"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(said(&r), 1, "{}", r.all());
+    assert_matches_clean_build(&d);
+    // The build wrote a sound one: nothing more is said.
+    let again = run(&["build", p(&d), "--progress", "plain"]);
+    assert_eq!(said(&again), 0, "{}", again.all());
+    assert_eq!(build_summary(&d, &[])["rendered"], json!(0));
+}
+
+/// `status` through the library, every stale target explained.
+fn status_of(d: &Path) -> verso::engine::status::Status {
+    use verso::engine::status::{status, Explain};
+    let config = verso::config::Config::load(&d.join("verso.toml"), &Default::default()).unwrap();
+    let quiet = verso::progress::Progress::new(verso::progress::Mode::Quiet, 1, false);
+    status(config, &quiet, Explain::Stale).unwrap()
+}
+
+#[test]
+fn every_stale_reason_comes_from_an_edit_and_is_rendered() {
+    use verso::engine::stale::Staleness;
+    let dir = temp();
+    let d = dir.path().join("c");
+    small_collection(&d, 40, 34);
+    build(&d);
+    append_poem(&d, None);
+    edit_poems(&d, |p| p.retain(|poem| poem["poem_index"] != json!(20)));
+    std::fs::remove_file(d.join("site/similar/0005-01.html")).unwrap();
+    // Two pages these edits leave up to date, changed by hand: one longer,
+    // one with a byte flipped.
+    let before = status_of(&d);
+    let untouched: Vec<String> = tree(&d.join("site"))
+        .into_keys()
+        .filter(|path| before.explain(path) == Some(&Staleness::UpToDate))
+        .take(2)
+        .collect();
+    assert_eq!(untouched.len(), 2);
+    let longer = d.join("site").join(&untouched[0]);
+    std::fs::write(
+        &longer,
+        [std::fs::read(&longer).unwrap(), b"x".to_vec()].concat(),
+    )
+    .unwrap();
+    let flipped = d.join("site").join(&untouched[1]);
+    let mut bytes = std::fs::read(&flipped).unwrap();
+    bytes[0] ^= 1;
+    std::fs::write(&flipped, bytes).unwrap();
+
+    // Each reason, found by a match that names every one: a new reason
+    // does not compile here until an edit above produces it.
+    let status = status_of(&d);
+    let mut seen = BTreeSet::new();
+    let mut check = |path: &str, why: &Staleness| {
+        seen.insert(match why {
+            Staleness::UpToDate => 0,
+            Staleness::New => 1,
+            Staleness::Missing => 2,
+            Staleness::EditedOutside { sizes: Some(_) } => 3,
+            Staleness::EditedOutside { sizes: None } => 4,
+            Staleness::InputsChanged { explained: Some(e) } => {
+                assert!(e.starts_with(path) && e.contains(" <- "), "{e}");
+                5
+            }
+            Staleness::InputsChanged { explained: None } => panic!("{path}: not explained"),
+            Staleness::Orphan => 6,
+        });
+    };
+    for path in tree(&d.join("site"))
+        .keys()
+        .chain(["similar/0005-01.html".into()].iter())
+    {
+        if let Some(why) = status.explain(path) {
+            check(path, why);
+        }
+    }
+    for (path, why) in status.all_stale() {
+        check(path, why);
+    }
+    assert_eq!(seen, (0..=6).collect(), "{:?}", status.table());
+    assert_eq!(
+        status.explain("similar/0041-01.html"),
+        Some(&Staleness::New)
+    );
+    assert_eq!(
+        status.explain("similar/0020-01.html"),
+        Some(&Staleness::Orphan)
+    );
+    assert_eq!(
+        status.explain("similar/0005-01.html"),
+        Some(&Staleness::Missing)
+    );
+
+    // The command renders them, and the build counts them by kind.
+    let shown = run(&["status", p(&d), "--explain-all"]);
+    for (path, why) in status.all_stale() {
+        assert!(
+            shown.stdout.contains(&format!("{path}: {why}\n")),
+            "{path}: {why}"
+        );
+    }
+    for line in [
+        "new: it has",
+        "stale: its file is missing",
+        "recorded)",
+        "to remove: ",
+    ] {
+        assert!(shown.stdout.contains(line), "{line}: {}", shown.stdout);
+    }
+    let summary = build_summary(&d, &[]);
+    for kind in [
+        "new",
+        "missing",
+        "changed outside verso",
+        "inputs changed",
+        "no longer part of the site",
+    ] {
+        assert!(
+            summary["why"][kind].as_u64().unwrap() > 0,
+            "{kind}: {}",
+            summary["why"]
+        );
+    }
+    assert_eq!(summary["why"]["changed outside verso"], json!(2));
+    assert_matches_clean_build(&d);
+}
