@@ -1,4 +1,5 @@
-//! `verso.toml`: every key optional with SPEC's defaults, unknown keys and
+//! `verso.toml`: every key optional, with the defaults the README's
+//! *Configuration* lists (and `verso init` writes), unknown keys and
 //! out-of-range values rejected by name, relative paths resolved against the
 //! file's folder, and command-line overrides applied on top.
 
@@ -76,7 +77,8 @@ max_deletes = 256                    # more deletions than this: delete nothing,
 protect = []                         # globs of paths on the host that are never deleted or overwritten
 "#;
 
-/// The seven semantic colours in SPEC's order (ties resolve in this order).
+/// The seven semantic colours, in the order of the README's `[colours]`
+/// table (ties resolve in this order).
 pub const COLOUR_NAMES: [&str; 7] = ["red", "blue", "green", "purple", "orange", "yellow", "gray"];
 pub const COLOUR_HEX: [&str; 7] = [
     "#dc3c3c", "#3c78dc", "#3cb45a", "#8c3cc8", "#e68c3c", "#c8b428", "#787878",
@@ -267,7 +269,8 @@ impl Default for TimelineSettings {
     }
 }
 
-/// Where the timeline bars end (SPEC, *Chronological order*).
+/// Where the timeline bars end (`[timeline] end`; the README's *Month,
+/// year or newest*).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum TimelineEnd {
     /// The first instant (UTC) of the month after the newest poem's month:

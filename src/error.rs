@@ -113,7 +113,8 @@ pub enum Error {
 }
 
 impl Error {
-    /// The process exit code that SPEC assigns to this kind of failure.
+    /// The process exit code of this kind of failure (the README, end of
+    /// *Commands*: 1 a failure, 2 bad input or usage, 130 interrupted).
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Input(_) | Error::Usage(_) => 2,

@@ -1,4 +1,4 @@
-//! Rankings and chains for every poem (SPEC's stage 3), computed whole or
+//! Rankings and chains for every poem (the build's stage 3), computed whole or
 //! updated from the last build's value.
 //!
 //! An update keeps every ranking and chain that no new, changed or removed

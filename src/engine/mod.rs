@@ -1,5 +1,5 @@
-//! The incremental engine. A build is SPEC's eight stages, each a short
-//! step below; every artefact it derives is a rule instance (`rule.rs` has
+//! The incremental engine. A build is eight stages (the README's `build`
+//! under *Commands*), each a short step below; every artefact it derives is a rule instance (`rule.rs` has
 //! the table of rules and their fields) memoised by one memo (`memo.rs`).
 //!
 //! | stage | step | rules (`rules.rs`, `site/`) |

@@ -1,4 +1,4 @@
-//! The derived-data rules of SPEC's stages 1–4, each a fingerprint of its
+//! The derived-data rules of the build's stages 1–4 (`mod.rs`), each a fingerprint of its
 //! declared inputs and a compute function that reads nothing else: the
 //! corpus, the vectors and their companion files, neighbours, vocabulary,
 //! cloud, word vectors, colours, word pages and the timeline (the table is

@@ -186,8 +186,8 @@ impl Store {
                     meta.insert("format", &format).map_err(|e| e.to_string())?;
                 }
             }
-            // SPEC: a cache from another version of verso is set aside too.
-            // (Stores of this format written before the version was recorded
+            // A cache from another version of verso is set aside too: its
+            // values may be laid out otherwise under the same format. (Stores of this format written before the version was recorded
             // are this version's.)
             let version = env!("CARGO_PKG_VERSION");
             match meta.get("version").map_err(|e| e.to_string())? {

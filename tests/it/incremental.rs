@@ -271,7 +271,7 @@ fn the_newest_period_moves_no_other_chain_or_colour(end: &str, new_period: &str)
     let different_before = tree(&site.join("different"));
     append_poem(&d, None);
     // No colour word: without a colours file a colour's anchor is the mean
-    // of the poems that hold its words (SPEC, *Semantic colour*), all of
+    // of the vectors of the poems that hold its words, all of
     // them, settled or not.
     edit_poems(&d, |p| {
         p.last_mut().unwrap()["content"] = json!("a new poem about the quiet hours")

@@ -1,4 +1,5 @@
-//! Bad input: every defect of SPEC's list is reported with its file, poem and
+//! Bad input: every defect of the inputs (poems.json, the embeddings files,
+//! verso.toml, templates and media) is reported with its file, poem and
 //! field, exits 2, and leaves the output folder and the cache as they were.
 
 use crate::common::*;

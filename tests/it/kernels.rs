@@ -1,5 +1,5 @@
 //! Rankings and chains on the sonnets' real embeddings, compared with
-//! straightforward reference implementations of SPEC's definitions (f64,
+//! straightforward reference implementations of their definitions (f64,
 //! explicit centroid, full sorts).
 
 use crate::common::*;
@@ -101,7 +101,7 @@ fn settled_by_dates(poems_json: &Path, end: &str) -> Vec<bool> {
     }
 }
 
-/// Every chain of the collection in `dir` under `end`, against SPEC's
+/// Every chain of the collection in `dir` under `end`, against its
 /// definition computed here in f64 with an explicit centroid, picking only
 /// the settled poems.
 fn check_chains(dir: &Path, m: &Matrix, end: TimelineEnd, name: &str) {
