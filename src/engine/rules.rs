@@ -12,7 +12,7 @@ use crate::corpus::{self, Corpus};
 use crate::derive::colour::{self, Anchors};
 use crate::derive::timeline::{self, Timeline};
 use crate::derive::vocabulary::Vocabulary;
-use crate::derive::words::{self, WordPage, WordRanking, WordVectors};
+use crate::derive::words::{self, CloudWord, WordPage, WordRanking, WordVectors};
 use crate::derive::Neighbours;
 use crate::embed::{Embedder, Text};
 use crate::error::Result;
@@ -290,7 +290,8 @@ pub struct WordData {
     pub words: Vec<WordPage>,
 }
 
-/// Stage 4: vocabulary, cloud, word vectors, colours and word pages.
+/// Stage 4: vocabulary, cloud, word vectors, colours and word pages, each
+/// a rule of its own below.
 pub fn word_data<'v, 'w>(
     cx: &Context<'v>,
     corpus: &Arc<Corpus>,
@@ -299,48 +300,9 @@ pub fn word_data<'v, 'w>(
     colour_embeddings: Option<&'w Derived<'v, Embeddings>>,
 ) -> Result<WordData> {
     let memo = cx.memo;
-    let config = cx.config;
-    let vocabulary = {
-        let fp = memo
-            .fingerprint(Rule::Vocabulary, "vocabulary")
-            .input("poem texts", poem_texts(corpus));
-        let corpus = Arc::clone(corpus);
-        memo.derive(fp, Keep::Memory, move |_| Ok(Vocabulary::of(&corpus)))?
-    };
-    let vocab = vocabulary.get(memo)?;
-    let cloud = {
-        let settings = CloudSettings {
-            max_words: config.max_words,
-            min_occurrences: config.min_occurrences,
-            min_word_length: config.min_word_length,
-            seed: config.seed,
-            stop_words: &config.stop_words,
-        };
-        let fp = memo
-            .fingerprint(Rule::Cloud, "cloud")
-            .value("vocabulary", vocabulary.value_hash, &vocabulary.instance)
-            .settings("wordcloud", &settings);
-        let vocab = Arc::clone(&vocab);
-        let rules = words::CloudRules {
-            max_words: settings.max_words,
-            min_occurrences: settings.min_occurrences,
-            min_word_length: settings.min_word_length,
-            extra_stop_words: settings.stop_words,
-        };
-        let seed = settings.seed;
-        memo.derive(fp, Keep::Memory, move |_| {
-            let mut cloud = words::cloud(&vocab, &rules);
-            words::shuffle(&mut cloud, seed);
-            Ok(cloud)
-        })?
-        .get(memo)?
-    };
-
-    // Word vectors of the cloud's words and the colours' words.
-    let mut wanted: Vec<&str> = cloud.iter().map(|w| w.word.as_str()).collect();
-    wanted.extend(config.colour_words.iter().flatten().map(String::as_str));
-    wanted.sort_unstable();
-    wanted.dedup();
+    let vocabulary = vocabulary(cx, corpus)?;
+    let cloud = cloud(cx, &vocabulary)?;
+    let vocabulary = vocabulary.get(memo)?;
     // With a model, it makes the words' vectors and the colours' anchors
     // (a colour's words joined by single spaces).
     let from_model = match cx.embedder {
@@ -349,7 +311,7 @@ pub fn word_data<'v, 'w>(
             let words = cloud.iter().map(|w| (w.word.clone(), w.word.clone()));
             let phrases = COLOUR_NAMES
                 .iter()
-                .zip(&config.colour_words)
+                .zip(&cx.config.colour_words)
                 .map(|(name, words)| (name.to_string(), words.join(" ")));
             Some((
                 model_embeddings(cx, Rule::WordEmbeddings, words.collect())?,
@@ -361,10 +323,79 @@ pub fn word_data<'v, 'w>(
         Some((words, colours)) => (Some(words), Some(colours)),
         None => (word_embeddings, colour_embeddings),
     };
+    // Word vectors of the cloud's words and the colours' words.
+    let mut wanted: Vec<&str> = cloud.iter().map(|w| w.word.as_str()).collect();
+    wanted.extend(cx.config.colour_words.iter().flatten().map(String::as_str));
+    wanted.sort_unstable();
+    wanted.dedup();
+    let word_vectors = word_vectors(cx, &wanted, &vocabulary, vectors, word_embeddings)?;
+    let vector_of: BTreeMap<&str, &Derived<WordVector>> =
+        wanted.iter().copied().zip(&word_vectors).collect();
+    let colours = colours(cx, corpus, vectors, &vector_of, colour_embeddings)?;
+    let words = word_pages(cx, &cloud, vectors, &vector_of, &colours)?;
+    Ok(WordData {
+        colours: colours.get(memo)?,
+        words,
+    })
+}
+
+/// Every word of the poems, with the poems that hold it.
+fn vocabulary(cx: &Context, corpus: &Arc<Corpus>) -> Result<Derived<'static, Vocabulary>> {
+    let fp = cx
+        .memo
+        .fingerprint(Rule::Vocabulary, "vocabulary")
+        .input("poem texts", poem_texts(corpus));
+    let corpus = Arc::clone(corpus);
+    cx.memo
+        .derive(fp, Keep::Memory, move |_| Ok(Vocabulary::of(&corpus)))
+}
+
+/// The cloud's words, in display order.
+fn cloud(cx: &Context, vocabulary: &Derived<Vocabulary>) -> Result<Arc<Vec<CloudWord>>> {
+    let config = cx.config;
+    let settings = CloudSettings {
+        max_words: config.max_words,
+        min_occurrences: config.min_occurrences,
+        min_word_length: config.min_word_length,
+        seed: config.seed,
+        stop_words: &config.stop_words,
+    };
+    let fp = cx
+        .memo
+        .fingerprint(Rule::Cloud, "cloud")
+        .value("vocabulary", vocabulary.value_hash, &vocabulary.instance)
+        .settings("wordcloud", &settings);
+    let vocabulary = vocabulary.get(cx.memo)?;
+    let rules = words::CloudRules {
+        max_words: settings.max_words,
+        min_occurrences: settings.min_occurrences,
+        min_word_length: settings.min_word_length,
+        extra_stop_words: settings.stop_words,
+    };
+    let seed = settings.seed;
+    cx.memo
+        .derive(fp, Keep::Memory, move |_| {
+            let mut cloud = words::cloud(&vocabulary, &rules);
+            words::shuffle(&mut cloud, seed);
+            Ok(cloud)
+        })?
+        .get(cx.memo)
+}
+
+/// Each wanted word's vector, from the word embeddings or the mean of the
+/// poems that hold it.
+fn word_vectors<'w>(
+    cx: &Context,
+    wanted: &[&str],
+    vocabulary: &Vocabulary,
+    vectors: &Derived<'_, Matrix>,
+    word_embeddings: Option<&Derived<'_, Embeddings>>,
+) -> Result<Vec<Derived<'w, WordVector>>> {
+    let memo = cx.memo;
     let fps = wanted
         .iter()
         .map(|word| {
-            let rows = vocab.poems_with(word).unwrap_or(&[]);
+            let rows = vocabulary.poems_with(word).unwrap_or(&[]);
             let fp = memo
                 .fingerprint(Rule::WordVector, format!("word vector {word}"))
                 .setting("word", word)
@@ -376,65 +407,79 @@ pub fn word_data<'v, 'w>(
             }
         })
         .collect();
-    let word_vectors: Vec<Derived<WordVector>> = memo.derive_batch(fps, |missing| {
+    memo.derive_batch(fps, |missing| {
         let m = vectors.get(memo)?;
         let embedded = word_embeddings.map(|e| e.get(memo)).transpose()?;
-        let lookup = WordVectors::new(&vocab, &m, embedded.as_deref());
+        let lookup = WordVectors::new(vocabulary, &m, embedded.as_deref());
         Ok(missing.par_iter().map(|&i| lookup.get(wanted[i])).collect())
-    })?;
-    let vector_of: BTreeMap<&str, &Derived<WordVector>> =
-        wanted.iter().copied().zip(&word_vectors).collect();
+    })
+}
 
-    let colours = {
-        let named: BTreeMap<&str, &Vec<String>> = COLOUR_NAMES
+/// The colours' anchors and each settled poem's colour.
+fn colours<'a>(
+    cx: &Context<'a>,
+    corpus: &Corpus,
+    vectors: &'a Derived<'_, Matrix>,
+    vector_of: &'a BTreeMap<&str, &Derived<WordVector>>,
+    colour_embeddings: Option<&'a Derived<'_, Embeddings>>,
+) -> Result<Derived<'a, Colours>> {
+    let (memo, config) = (cx.memo, cx.config);
+    let named: BTreeMap<&str, &Vec<String>> = COLOUR_NAMES
+        .iter()
+        .copied()
+        .zip(&config.colour_words)
+        .collect();
+    let settled = timeline::settled(corpus, config.timeline_end);
+    let mut fp = memo
+        .fingerprint(Rule::Colours, "colours")
+        .settings("colors", &named)
+        .value("vectors", vectors.value_hash, &vectors.instance)
+        .input("settled poems", hash_value(&settled));
+    for word in config.colour_words.iter().flatten() {
+        let v = vector_of[word.as_str()];
+        fp = fp.value(format!("vector of {word}"), v.value_hash, &v.instance);
+    }
+    if let Some(e) = colour_embeddings {
+        fp = fp.value("colour embeddings", e.value_hash, &e.instance);
+    }
+    memo.derive(fp, Keep::Store, move |_| {
+        let m = vectors.get(memo)?;
+        let embedded = colour_embeddings.map(|e| e.get(memo)).transpose()?;
+        let lookup = embedded.as_ref().map(|e| (e, e.lookup()));
+        let anchors = COLOUR_NAMES
             .iter()
-            .copied()
             .zip(&config.colour_words)
-            .collect();
-        let settled = timeline::settled(corpus, config.timeline_end);
-        let mut fp = memo
-            .fingerprint(Rule::Colours, "colours")
-            .settings("colors", &named)
-            .value("vectors", vectors.value_hash, &vectors.instance)
-            .input("settled poems", hash_value(&settled));
-        for word in config.colour_words.iter().flatten() {
-            let v = vector_of[word.as_str()];
-            fp = fp.value(format!("vector of {word}"), v.value_hash, &v.instance);
-        }
-        if let Some(e) = colour_embeddings {
-            fp = fp.value("colour embeddings", e.value_hash, &e.instance);
-        }
-        let vector_of = &vector_of;
-        memo.derive(fp, Keep::Store, move |_| {
-            let m = vectors.get(memo)?;
-            let embedded = colour_embeddings.map(|e| e.get(memo)).transpose()?;
-            let lookup = embedded.as_ref().map(|e| (e, e.lookup()));
-            let anchors = COLOUR_NAMES
-                .iter()
-                .zip(&config.colour_words)
-                .map(|(name, words)| {
-                    if let Some((e, lookup)) = &lookup {
-                        if let Some(&i) = lookup.get(*name) {
-                            return Ok(Some(e.vectors.row(i).to_vec()));
-                        }
+            .map(|(name, words)| {
+                if let Some((e, lookup)) = &lookup {
+                    if let Some(&i) = lookup.get(*name) {
+                        return Ok(Some(e.vectors.row(i).to_vec()));
                     }
-                    let vs = words
-                        .iter()
-                        .map(|w| vector_of[w.as_str()].get(memo))
-                        .collect::<Result<Vec<_>>>()?;
-                    Ok(colour::unit_mean(
-                        vs.iter().filter_map(|v| v.as_deref()),
-                        m.dim,
-                    ))
-                })
-                .collect::<Result<Anchors>>()?;
-            let of_poems = colour::assign(&m, &anchors, &settled);
-            Ok(Colours { anchors, of_poems })
-        })?
-    };
+                }
+                let vs = words
+                    .iter()
+                    .map(|w| vector_of[w.as_str()].get(memo))
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(colour::unit_mean(
+                    vs.iter().filter_map(|v| v.as_deref()),
+                    m.dim,
+                ))
+            })
+            .collect::<Result<Anchors>>()?;
+        let of_poems = colour::assign(&m, &anchors, &settled);
+        Ok(Colours { anchors, of_poems })
+    })
+}
 
-    // A page for each cloud word that has a vector; the vectors are read
-    // only for the pages computed.
+/// A page for each cloud word that has a vector; the vectors are read
+/// only for the pages computed.
+fn word_pages(
+    cx: &Context,
+    cloud: &[CloudWord],
+    vectors: &Derived<'_, Matrix>,
+    vector_of: &BTreeMap<&str, &Derived<WordVector>>,
+    colours: &Derived<Colours>,
+) -> Result<Vec<WordPage>> {
+    let (memo, config) = (cx.memo, cx.config);
     let fps = cloud
         .iter()
         .map(|w| {
@@ -446,7 +491,7 @@ pub fn word_data<'v, 'w>(
                 .setting("wordcloud.word_poems", &(config.word_poems as u64))
         })
         .collect();
-    let colours_value = colours.get(memo)?;
+    let colours = colours.get(memo)?;
     let rankings: Vec<Derived<Option<WordRanking>>> = memo.derive_batch(fps, |missing| {
         let m = vectors.get(memo)?;
         let wanted = missing
@@ -455,7 +500,7 @@ pub fn word_data<'v, 'w>(
             .collect::<Result<Vec<_>>>()?;
         let queries: Vec<&[f32]> = wanted.iter().filter_map(|v| v.as_deref()).collect();
         let mut ranked =
-            words::rank_words(&queries, &m, &colours_value.anchors, config.word_poems).into_iter();
+            words::rank_words(&queries, &m, &colours.anchors, config.word_poems).into_iter();
         Ok(wanted
             .iter()
             .map(|v| v.as_ref().as_ref().and_then(|_| ranked.next()))
@@ -470,10 +515,7 @@ pub fn word_data<'v, 'w>(
             });
         }
     }
-    Ok(WordData {
-        colours: colours_value,
-        words,
-    })
+    Ok(words)
 }
 
 /// The chronological order and the bars' cells.
