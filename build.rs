@@ -1,7 +1,7 @@
-//! Compiles the project's own source files into the binary, so that each
-//! rule's code identity is a hash of the files that implement it (see
-//! `src/engine/rule.rs`): a development build that changes `chain.rs`
-//! invalidates the chains it made, and nothing else.
+//! Compiles the project's own source files into the binary, so that the
+//! rules' code identity is a hash of all of them (see `src/engine/rule.rs`):
+//! whatever a rule's output depends on in verso's source reaches its key,
+//! with no list to keep.
 
 use std::fmt::Write;
 use std::path::Path;

@@ -1,9 +1,11 @@
 //! `verso deploy`: build, then make the host equal to the site by sending
 //! the difference between the site's records and the deploy records
 //! (`records`), with no listing or hashing of the host; `--verify`, and a
-//! target without records, list it instead (`plan`). Steps: lock, build,
-//! open the records, plan, check the host's quotas, send the pages (the
-//! menu last), delete what the site no longer has, report.
+//! target without records, list it instead (`plan`). Steps: lock, build
+//! (which hands over its store), stop at once when the last complete deploy
+//! sent this very site (`records::Synced`), open the records, plan, check
+//! the host's quotas, send the pages (the menu last), delete what the site
+//! no longer has, mark the site sent, report.
 
 pub mod host;
 mod meter;
@@ -21,7 +23,7 @@ use crate::error::{Error, Result};
 use crate::progress::Progress;
 use host::{Failure, Host, Listed};
 use plan::{Decision, Reason};
-use records::{DeployRecords, Deployed};
+use records::{DeployRecords, Deployed, Synced};
 use send::{with_retries, Outgoing, Sender, Sent};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -108,7 +110,7 @@ pub fn deploy(
             None
         }
         false => {
-            let (summary, store) =
+            let (summary, handover) =
                 engine::build_keeping_store(config.clone(), &Options::default(), progress, cancel)?;
             if progress.mode != crate::progress::Mode::Quiet {
                 print!("{}", engine::summary_text(&summary));
@@ -118,17 +120,33 @@ pub fn deploy(
                 report.build_interrupted = true;
                 return Ok(report);
             }
-            Some(store)
+            Some(handover)
         }
     };
     let (store, site) = match built {
-        Some(store) => {
-            let store = store.ok_or_else(|| nothing_built(&config))?;
-            let records = store.records()?;
-            (store, records)
+        Some(handover) => {
+            let handover = handover.ok_or_else(|| nothing_built(&config))?;
+            (handover.store, handover.records)
         }
         None => Store::open_read_only(&config.cache)?.ok_or_else(|| nothing_built(&config))?,
     };
+    let id = target.id();
+    let digest = Synced::digest(&site, &config.protect);
+    match store.deploy_synced::<Synced>(&id) {
+        Some(synced) if synced.digest == digest && !request.verify => {
+            report.up_to_date = synced.up_to_date;
+            report.protected = synced.protected;
+            report.seconds = started.elapsed().as_secs_f64();
+            return Ok(report);
+        }
+        // Durably, before anything is sent: a deploy killed after its
+        // first upload must not find the mark of the site before it.
+        Some(_) if !request.dry_run => {
+            store.put_deploy_synced::<Synced>(&id, None)?;
+            store.flush()?;
+        }
+        _ => {}
+    }
     runtime.block_on(async {
         let mut records = DeployRecords::open(&store, &target.id())?;
         let deploy = Deploy {
@@ -141,6 +159,20 @@ pub fn deploy(
         };
         deploy.run(&site, &mut records, &mut report).await
     })?;
+    let equal = !request.dry_run
+        && !report.interrupted
+        && !report.failed()
+        && report.left() == 0
+        && report.deletes_postponed == 0;
+    if equal {
+        let synced = Synced {
+            digest,
+            up_to_date: report.up_to_date + report.adopted + report.sent.files,
+            protected: report.protected.clone(),
+        };
+        store.put_deploy_synced(&id, Some(&synced))?;
+        store.flush()?;
+    }
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }

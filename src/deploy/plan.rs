@@ -16,6 +16,11 @@ use std::path::Path;
 pub struct Protect(Vec<glob::Pattern>);
 
 impl Protect {
+    /// The globs, as written.
+    pub fn globs(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(glob::Pattern::as_str)
+    }
+
     /// `[deploy] protect` of `file`: each a glob (`*` matches any
     /// characters, `/` included).
     pub fn new(file: &Path, globs: &[String]) -> Result<Protect> {

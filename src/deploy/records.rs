@@ -5,7 +5,8 @@
 //! that stops anywhere leaves records that are true, and the next one sends
 //! the rest.
 
-use crate::engine::store::Store;
+use super::plan::Protect;
+use crate::engine::store::{Record, Store};
 use crate::error::Result;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -49,6 +50,39 @@ impl SumKind {
             SumKind::Sha1 => HostSum::Sha1(bytes.try_into().ok()?),
             SumKind::Md5 => HostSum::Md5(bytes.try_into().ok()?),
         })
+    }
+}
+
+/// What a deploy that left the host equal to the site records: the site it
+/// sent (its records' digest, with the protected globs), and what its
+/// report said. A deploy of the same site to the same target, without
+/// `--verify`, has nothing to send or delete: it stops there, reading no
+/// deploy record and making no request (as a build's root key stops a
+/// no-op build). Any deploy that could change the host forgets it first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Synced {
+    pub digest: [u8; 32],
+    pub up_to_date: usize,
+    pub protected: Vec<String>,
+}
+
+impl Synced {
+    /// The digest of a site's files (path and bytes) and the protected
+    /// globs.
+    pub fn digest(site: &HashMap<String, Record>, protect: &Protect) -> [u8; 32] {
+        let mut files: Vec<(&String, &[u8; 32])> = site.iter().map(|(p, r)| (p, &r.hash)).collect();
+        files.sort_unstable();
+        let mut h = blake3::Hasher::new();
+        for (path, hash) in files {
+            h.update(&(path.len() as u64).to_le_bytes());
+            h.update(path.as_bytes());
+            h.update(hash);
+        }
+        for glob in protect.globs() {
+            h.update(&(glob.len() as u64).to_le_bytes());
+            h.update(glob.as_bytes());
+        }
+        *h.finalize().as_bytes()
     }
 }
 

@@ -36,18 +36,30 @@ pub struct MemoFile {
     pub traces: BTreeMap<String, Trace>,
     /// Content hashes of input files by path, size and modification time.
     pub files: Vec<FileHash>,
-    /// The root key of the last completed build and how many targets it
-    /// recorded: when both still hold, no target can be stale.
-    pub completed: Option<([u8; 32], usize)>,
+    /// The last completed build: when its root key and target count still
+    /// hold, no target can be stale.
+    pub completed: Option<Completed>,
     /// Per poem_index, the key of its entry as its trace in the store holds
     /// it: only the entries whose key moved get a new trace.
     pub entries: Vec<(u32, [u8; 8])>,
 }
 
-/// The memo file starts with this line, then the BLAKE3 hash of the rest:
-/// a file without it is another version's (ignored without a word), one
-/// whose hash fails is damaged.
-const MEMO_MAGIC: &[u8] = b"verso memo 1\n";
+/// What the no-op check compares: the root key of a completed build, the
+/// targets it recorded, and the input files it read (by name within the
+/// collection), which the key covers.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Completed {
+    pub key: [u8; 32],
+    pub targets: usize,
+    pub files: Vec<String>,
+}
+
+/// The memo file starts with this line and the identity of the build of
+/// verso that wrote it (`rule::build_identity`), then the BLAKE3 hash of
+/// the rest. A file of another build is ignored without a word (its layout
+/// may differ, and every rule's code changed with it anyway); one whose
+/// hash fails is damaged.
+const MEMO_MAGIC: &[u8] = b"verso memo\n";
 
 impl MemoFile {
     /// The memo file of cache folder `dir`, or none: when it is missing or
@@ -58,7 +70,11 @@ impl MemoFile {
         let Ok(bytes) = std::fs::read(&path) else {
             return (MemoFile::default(), None);
         };
-        let Some(rest) = bytes.strip_prefix(MEMO_MAGIC) else {
+        let ours = super::rule::build_identity().as_bytes();
+        let Some(rest) = bytes
+            .strip_prefix(MEMO_MAGIC)
+            .and_then(|rest| rest.strip_prefix(ours.as_slice()))
+        else {
             return (MemoFile::default(), None);
         };
         let decoded = rest
@@ -79,8 +95,9 @@ impl MemoFile {
 
     pub fn write(&self, dir: &Path) -> Result<()> {
         let payload = postcard::to_stdvec(self).expect("memos serialise");
-        let mut bytes = Vec::with_capacity(MEMO_MAGIC.len() + 32 + payload.len());
+        let mut bytes = Vec::with_capacity(MEMO_MAGIC.len() + 64 + payload.len());
         bytes.extend_from_slice(MEMO_MAGIC);
+        bytes.extend_from_slice(super::rule::build_identity().as_bytes());
         bytes.extend_from_slice(blake3::hash(&payload).as_bytes());
         bytes.extend_from_slice(&payload);
         atomic::write_atomically(&CacheEntry::Memo.path(dir), &bytes, Doing::UsingCache)
@@ -546,7 +563,7 @@ impl Memo {
     /// over the last build's.
     pub fn file_after(
         &self,
-        completed: Option<([u8; 32], usize)>,
+        completed: Option<Completed>,
         files: Vec<FileHash>,
         entries: Option<Vec<(u32, [u8; 8])>>,
     ) -> MemoFile {

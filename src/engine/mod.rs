@@ -44,7 +44,7 @@ use crate::render::Renderer;
 use crate::site::{entry, Family, Layout, MediaFiles, Site, Target};
 use cache_dir::CacheEntry;
 use inputs::Inputs;
-use memo::{Memo, MemoFile};
+use memo::{Completed, Memo, MemoFile};
 use rayon::prelude::*;
 use remote::Remote;
 use rule::{Code, Fingerprint, Rule};
@@ -206,7 +206,8 @@ impl<'p> Engine<'p> {
     }
 
     /// The root's fingerprint: every rule's code, the configuration, the
-    /// templates and every input file read (`files`, by path).
+    /// templates and every input file read (`files`, by name within the
+    /// collection).
     fn root(&self, renderer: &Renderer, files: &BTreeMap<String, blake3::Hash>) -> Fingerprint {
         let mut fp = self.memo.fingerprint(Rule::Root, "root");
         for rule in Rule::ALL {
@@ -223,43 +224,45 @@ impl<'p> Engine<'p> {
         for (name, _) in crate::render::BUILT_IN {
             fp = fp.input(format!("template {name}"), *renderer.template_hash(name));
         }
-        // By name within the collection: a copy of the collection (a fresh
-        // clone with its cache restored) must check its own files.
-        for (path, hash) in files {
-            let name = rules::file_name(&self.config, Path::new(path));
+        for (name, hash) in files {
             fp = fp.input(format!("file {name}"), *hash);
         }
         fp
+    }
+
+    /// The input files this build read, by name within the collection: a
+    /// copy of the collection (a fresh clone with its cache restored) must
+    /// check its own files.
+    fn files_read(&self) -> BTreeMap<String, blake3::Hash> {
+        self.inputs
+            .read()
+            .into_iter()
+            .map(|(path, hash)| (rules::file_name(&self.config, Path::new(&path)), hash))
+            .collect()
     }
 
     /// The no-op shortcut: the root's key equals the last completed build's
     /// (its files re-hashed through the stat cache) and every recorded file
     /// is in place. Then the records, with the store open.
     fn unchanged(&self, renderer: &Renderer) -> Result<Option<HashMap<String, Record>>> {
-        let Some((key, count)) = self.memo.stored.completed else {
-            return Ok(None);
-        };
-        let Some(root) = self.memo.stored_trace("root") else {
+        let Some(completed) = &self.memo.stored.completed else {
             return Ok(None);
         };
         if self.force || self.unfinished || self.read_only || self.lock.lock().unwrap().is_none() {
             return Ok(None);
         }
         let mut files = BTreeMap::new();
-        for (name, _, _) in &root.fields {
-            if let Some(name) = name.strip_prefix("file ") {
-                let path = self.config.root.join(name);
-                match self.inputs.hash(&path) {
-                    Ok(hash) => files.insert(path.to_string_lossy().into_owned(), hash),
-                    Err(_) => return Ok(None),
-                };
-            }
+        for name in &completed.files {
+            match self.inputs.hash(&self.config.root.join(name)) {
+                Ok(hash) => files.insert(name.clone(), hash),
+                Err(_) => return Ok(None),
+            };
         }
-        if *self.root(renderer, &files).key().as_bytes() != key {
+        if *self.root(renderer, &files).key().as_bytes() != completed.key {
             return Ok(None);
         }
         let records = self.open_store()?;
-        let intact = records.len() == count
+        let intact = records.len() == completed.targets
             && (self.delta.is_some()
                 || records.par_iter().all(|(path, r)| {
                     matches!(
@@ -345,6 +348,8 @@ impl<'p> Engine<'p> {
                 chronological_per_page: self.config.chronological_per_page,
                 seed: self.config.seed,
                 title: self.config.title.clone(),
+                base_url: self.config.base_url.clone(),
+                feed_poems: self.config.feed_poems,
             },
             media,
             records,
@@ -410,7 +415,7 @@ impl<'p> Engine<'p> {
     /// has its value in the store).
     fn save(
         &self,
-        completed: Option<([u8; 32], usize)>,
+        completed: Option<Completed>,
         entries: Option<Vec<(u32, [u8; 8])>>,
     ) -> Result<()> {
         if self.read_only {
@@ -509,29 +514,45 @@ pub fn build(
     progress: &Arc<Progress>,
     cancel: &AtomicBool,
 ) -> Result<Summary> {
-    build_keeping_store(config, options, progress, cancel).map(|(summary, _)| summary)
+    let engine = Engine::new(config, options, progress, false)?;
+    run_build(&engine, options, progress, cancel).map(|(summary, _)| summary)
 }
 
-/// Run a whole build, and hand over the store it opened (still locked)
-/// to whoever goes on with the site's records (`deploy`): opening it again
-/// costs more than a build with nothing to do.
+/// What a build hands over to whoever goes on with the site (`deploy`):
+/// the store it opened, still locked, and every target's record.
+pub struct Handover {
+    pub store: Store,
+    pub records: HashMap<String, Record>,
+}
+
+/// Run a whole build, and hand over its store and records: opening the
+/// store again costs more than a build with nothing to do.
 pub fn build_keeping_store(
     config: Config,
     options: &Options,
     progress: &Arc<Progress>,
     cancel: &AtomicBool,
-) -> Result<(Summary, Option<Store>)> {
+) -> Result<(Summary, Option<Handover>)> {
     let engine = Engine::new(config, options, progress, false)?;
-    let summary = run_build(&engine, options, progress, cancel)?;
-    Ok((summary, engine.memo.into_store()))
+    let (summary, unchanged) = run_build(&engine, options, progress, cancel)?;
+    let Some(store) = engine.memo.into_store() else {
+        return Ok((summary, None));
+    };
+    let records = match unchanged {
+        Some(records) => records,
+        None => store.records()?,
+    };
+    Ok((summary, Some(Handover { store, records })))
 }
 
+/// A build's summary, and the records when nothing had changed (then they
+/// are all of them).
 fn run_build(
     engine: &Engine,
     options: &Options,
     progress: &Arc<Progress>,
     cancel: &AtomicBool,
-) -> Result<Summary> {
+) -> Result<(Summary, Option<HashMap<String, Record>>)> {
     let reports = Reports {
         summary_json: options.summary_json.as_ref(),
         changes: options.changes.as_ref(),
@@ -541,7 +562,7 @@ fn run_build(
         Prepare::Unchanged(records) => {
             let summary = unchanged_summary(&records, engine, progress);
             write_reports(&reports, &summary, &[], &[])?;
-            return Ok(summary);
+            return Ok((summary, Some(records)));
         }
     };
     engine.stop_if_cancelled(cancel)?;
@@ -607,7 +628,7 @@ fn run_build(
     write_reports(&reports, &summary, &outcome.changes, &removed)?;
     summary.written_paths = outcome.changes;
     summary.removed_paths = removed;
-    Ok(summary)
+    Ok((summary, None))
 }
 
 /// The engine's event log, by rule name.
@@ -738,9 +759,14 @@ fn finish(engine: &Engine, site: &Site, plan: &Plan, prepared: &Prepared) -> Res
     }
     let entries = entry_traces(engine, site, &prepared.corpus)?;
     engine.memo.prune()?;
-    let root = engine.root(&prepared.renderer, &engine.inputs.read());
-    let key = engine.memo.record(&root);
-    engine.save(Some((*key.as_bytes(), plan.targets.len())), Some(entries))?;
+    let files = engine.files_read();
+    let root = engine.root(&prepared.renderer, &files);
+    let completed = Completed {
+        key: *engine.memo.record(&root).as_bytes(),
+        targets: plan.targets.len(),
+        files: files.into_keys().collect(),
+    };
+    engine.save(Some(completed), Some(entries))?;
     let marker = CacheEntry::Unfinished.path(&engine.config.cache);
     if marker.exists() {
         std::fs::remove_file(&marker).at(Doing::UsingCache, &marker)?;

@@ -110,16 +110,7 @@ impl Code {
     /// Every rule's identity over these source files: each file's path and
     /// text, in order, after the version and the rule's name.
     fn of_sources(files: &[(&str, &str)]) -> Code {
-        let mut all = blake3::Hasher::new();
-        all.update(b"verso ");
-        all.update(env!("CARGO_PKG_VERSION").as_bytes());
-        // Every rule's key changes with the key encoding here.
-        for (file, text) in files {
-            all.update(&(file.len() as u64).to_le_bytes());
-            all.update(file.as_bytes());
-            all.update(&(text.len() as u64).to_le_bytes());
-            all.update(text.as_bytes());
-        }
+        let all = sources_hasher(files);
         Code {
             identities: Rule::ALL
                 .iter()
@@ -142,6 +133,30 @@ impl Code {
         code.identities[rule as usize] = h.finalize();
         code
     }
+}
+
+/// The version and every source file's path and text, in order: what any
+/// other build of verso differs in. (Every rule's key changes with the key
+/// encoding here.)
+fn sources_hasher(files: &[(&str, &str)]) -> blake3::Hasher {
+    let mut all = blake3::Hasher::new();
+    all.update(b"verso ");
+    all.update(env!("CARGO_PKG_VERSION").as_bytes());
+    for (file, text) in files {
+        all.update(&(file.len() as u64).to_le_bytes());
+        all.update(file.as_bytes());
+        all.update(&(text.len() as u64).to_le_bytes());
+        all.update(text.as_bytes());
+    }
+    all
+}
+
+/// This build of verso's identity: its version and sources. Files whose
+/// layout is the code's own (the memo file) are another build's when it
+/// differs.
+pub fn build_identity() -> &'static blake3::Hash {
+    static IDENTITY: OnceLock<blake3::Hash> = OnceLock::new();
+    IDENTITY.get_or_init(|| sources_hasher(sources::SOURCES).finalize())
 }
 
 /// The compiled-in text of a source file.

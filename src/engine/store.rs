@@ -383,6 +383,29 @@ impl Store {
         Ok(())
     }
 
+    /// What the last deploy to `target` that left the host equal to the
+    /// site recorded of it (see `crate::deploy::records::Synced`).
+    pub fn deploy_synced<T: DeserializeOwned>(&self, target: &str) -> Option<T> {
+        let tree = self.db.open_tree(SYNCED).ok()?;
+        postcard::from_bytes(&tree.get(target.as_bytes()).ok()??).ok()
+    }
+
+    /// Record (or, with `None`, forget) what a deploy to `target` left.
+    pub fn put_deploy_synced<T: Serialize>(&self, target: &str, synced: Option<&T>) -> Result<()> {
+        let err = |e: sled::Error| sled_error(&self.dir, e);
+        let tree = self.db.open_tree(SYNCED).map_err(err)?;
+        match synced {
+            Some(s) => {
+                let bytes = postcard::to_stdvec(s).expect("a deploy mark serialises");
+                tree.insert(target.as_bytes(), bytes).map_err(err)?;
+            }
+            None => {
+                tree.remove(target.as_bytes()).map_err(err)?;
+            }
+        }
+        Ok(())
+    }
+
     fn deploy_tree(&self, target: &str) -> Result<sled::Tree> {
         self.db
             .open_tree(format!("deploy {target}"))
@@ -461,6 +484,8 @@ impl CacheLock {
     }
 }
 
+/// The tree of what each target's last complete deploy left.
+const SYNCED: &str = "deploy synced";
 /// From this size on, a value lives in a file of its own: sled writes a
 /// large value slowly, and the first lookup after it stalls (together about
 /// 0.2 s an append for the 24 MB vectors and the 19 MB neighbours).
