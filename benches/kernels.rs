@@ -70,6 +70,8 @@ fn pages(c: &mut Criterion) {
         chronological_per_page: 500,
         seed: 1,
         title: "Poems".into(),
+        base_url: Some("https://poems.example/".into()),
+        feed_poems: 50,
     };
     let media = MediaFiles::new(col.media.clone(), &col.corpus, |p| {
         std::fs::read(p)

@@ -12,6 +12,9 @@ pub const TEMPLATE: &str = r#"# verso.toml: the configuration of a verso collect
 # and shows its default; relative paths are relative to this file.
 
 title = "Poems"                      # the site's name: the menu's heading and every page's <title>
+base_url = ""                        # the site's public address, e.g. "https://example.neocities.org/":
+                                     # feed.xml and sitemap.xml need absolute addresses, so without it
+                                     # neither is written
 poems = "poems.json"                 # the poems (see the README for the format)
 embeddings = "embeddings.json"       # one vector per poem; when the file is absent, the built-in
                                      # lexical embedder (hashed TF-IDF of the words) is used
@@ -58,6 +61,9 @@ end = "month"                        # the bars end at the month after the newes
 threads = 0                          # worker threads; 0 = all cores
 checkpoint_interval = 100            # pages between saves of the cache
 
+[feed]
+poems = 50                           # the newest poems in feed.xml (written only with base_url)
+
 [progress]
 update_hz = 10                       # redraws a second on a terminal
 show_current_poem = true             # show the first words of the poem being written
@@ -88,6 +94,7 @@ pub const COLOUR_HEX: [&str; 7] = [
 #[serde(deny_unknown_fields, default)]
 pub struct RawConfig {
     pub title: String,
+    pub base_url: String,
     pub poems: String,
     pub embeddings: String,
     pub word_embeddings: String,
@@ -101,6 +108,7 @@ pub struct RawConfig {
     pub wordcloud: WordCloud,
     pub colors: Colours,
     pub timeline: TimelineSettings,
+    pub feed: FeedSettings,
     pub build: BuildSettings,
     pub progress: ProgressSettings,
     pub model: ModelSettings,
@@ -111,6 +119,7 @@ impl Default for RawConfig {
     fn default() -> Self {
         RawConfig {
             title: "Poems".into(),
+            base_url: String::new(),
             poems: "poems.json".into(),
             embeddings: "embeddings.json".into(),
             word_embeddings: String::new(),
@@ -124,11 +133,25 @@ impl Default for RawConfig {
             wordcloud: WordCloud::default(),
             colors: Colours::default(),
             timeline: TimelineSettings::default(),
+            feed: FeedSettings::default(),
             build: BuildSettings::default(),
             progress: ProgressSettings::default(),
             model: ModelSettings::default(),
             deploy: DeploySettings::default(),
         }
+    }
+}
+
+/// `[feed]`: the Atom feed of the newest poems.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct FeedSettings {
+    pub poems: i64,
+}
+
+impl Default for FeedSettings {
+    fn default() -> Self {
+        FeedSettings { poems: 50 }
     }
 }
 
@@ -459,6 +482,11 @@ pub struct Config {
     pub defaulted: bool,
     /// The site's name, in the menu and every page's title.
     pub title: String,
+    /// The site's public address (`base_url`), ending in `/`; `None`: no
+    /// feed or sitemap.
+    pub base_url: Option<String>,
+    /// `[feed] poems`.
+    pub feed_poems: usize,
     pub root: PathBuf,
     pub poems: PathBuf,
     /// `None`: no embeddings file; the lexical embedder is used.
@@ -510,6 +538,33 @@ fn range_error(file: &Path, key: &str, value: impl std::fmt::Display, want: &str
     )
     .hint(format!("set `{key}` to {want} in the configuration"))
     .into()
+}
+
+/// The site's public address: an absolute http(s) URL, given a trailing
+/// `/` when it has none.
+fn base_url(file: &Path, url: &str) -> Result<Option<String>> {
+    if url.is_empty() {
+        return Ok(None);
+    }
+    let host = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .map(|rest| rest.split(['/', '?', '#']).next().unwrap_or_default());
+    let fine = host.is_some_and(|h| !h.is_empty())
+        && !url.contains(['?', '#'])
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control());
+    if !fine {
+        return Err(InputError::new(
+            Location::file(file).field("base_url"),
+            format!("{url:?} is not an absolute http(s) address"),
+        )
+        .hint("set `base_url` to the site's public address, such as \"https://example.neocities.org/\", or to \"\" for no feed or sitemap")
+        .into());
+    }
+    Ok(Some(match url.ends_with('/') {
+        true => url.to_string(),
+        false => format!("{url}/"),
+    }))
 }
 
 /// The remote cache's URL, when its scheme is one this verso can reach.
@@ -628,6 +683,8 @@ impl Config {
             file: file.to_path_buf(),
             defaulted: false,
             title: raw.title.clone(),
+            base_url: base_url(file, &raw.base_url)?,
+            feed_poems: positive(file, "feed.poems", raw.feed.poems, 100_000)?,
             poems: resolve(&raw.poems),
             embeddings,
             word_embeddings: optional(&raw.word_embeddings),

@@ -52,6 +52,25 @@ pub fn start_of_next_year(time: i64) -> i64 {
     days_from_civil(y + 1, 1, 1) * 86_400
 }
 
+/// `time` as an RFC 3339 instant in UTC: `YYYY-MM-DDTHH:MM:SSZ` (Atom's
+/// dates).
+pub fn rfc3339(time: i64) -> String {
+    let (y, m, d) = civil_from_days(time.div_euclid(86_400));
+    let s = time.rem_euclid(86_400);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        s / 3600,
+        s / 60 % 60,
+        s % 60
+    )
+}
+
+/// The UTC day of `time` as `YYYY-MM-DD` (a sitemap's `lastmod`).
+pub fn day(time: i64) -> String {
+    let (y, m, d) = civil_from_days(time.div_euclid(86_400));
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
 fn days_in_month(y: i64, m: i64) -> i64 {
     match m {
         4 | 6 | 9 | 11 => 30,
@@ -132,6 +151,22 @@ fn split_offset(time: &str) -> Option<(&str, i64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn instants_and_days_are_written_back_in_utc() {
+        for text in [
+            "1970-01-01T00:00:00Z",
+            "2024-02-29T23:59:59Z",
+            "1969-12-31T12:30:05Z",
+        ] {
+            assert_eq!(rfc3339(parse(text).unwrap()), text);
+        }
+        assert_eq!(
+            rfc3339(parse("2024-03-01T01:00:00+02:00").unwrap()),
+            "2024-02-29T23:00:00Z"
+        );
+        assert_eq!(day(parse("2024-02-29T23:59:59Z").unwrap()), "2024-02-29");
+    }
 
     #[test]
     fn accepted_forms() {

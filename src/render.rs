@@ -59,6 +59,16 @@ fn partials(elements: &[TemplateElement], names: &mut Vec<String>) -> bool {
     })
 }
 
+/// What the shell around every page shows besides the page's body.
+pub struct Shell<'a> {
+    /// The page's title.
+    pub title: &'a str,
+    /// The site's name.
+    pub site: &'a str,
+    /// The feed's absolute address, for the head's link to it.
+    pub feed: Option<&'a str>,
+}
+
 /// Stands where a page's entries go; the executor writes them there.
 const ENTRIES: &str = "\u{1}verso:entries\u{1}";
 
@@ -180,10 +190,11 @@ impl Renderer {
     }
 
     /// Render a page around its entries: the bytes before and after them.
+    /// `shell` is what the shell around every page shows.
     pub fn page<T: Serialize>(
         &self,
         template: &str,
-        title: &str,
+        shell: &Shell,
         view: &T,
     ) -> Result<(String, String)> {
         let mut value = serde_json::to_value(view).map_err(|e| Error::Template(e.to_string()))?;
@@ -198,7 +209,12 @@ impl Renderer {
             .hb
             .render(
                 "shell",
-                &serde_json::json!({ "title": title, "body": body }),
+                &serde_json::json!({
+                    "title": shell.title,
+                    "site": shell.site,
+                    "feed": shell.feed,
+                    "body": body,
+                }),
             )
             .map_err(|e| Error::Template(format!("shell: {e}")))?;
         Ok(match page.split_once(ENTRIES) {

@@ -12,16 +12,19 @@ pub enum Family {
     Different,
     Wordcloud,
     Menu,
+    /// `feed.xml` and the sitemap (with `base_url`).
+    Feeds,
     Media,
 }
 
 impl Family {
-    pub const ALL: [Family; 6] = [
+    pub const ALL: [Family; 7] = [
         Family::Chronological,
         Family::Similar,
         Family::Different,
         Family::Wordcloud,
         Family::Menu,
+        Family::Feeds,
         Family::Media,
     ];
     pub fn name(self) -> &'static str {
@@ -31,6 +34,7 @@ impl Family {
             Family::Different => "different",
             Family::Wordcloud => "wordcloud",
             Family::Menu => "menu",
+            Family::Feeds => "feeds",
             Family::Media => "media",
         }
     }
@@ -42,6 +46,7 @@ impl Family {
             Some("different") => Family::Different,
             Some("wordcloud") => Family::Wordcloud,
             Some("media") => Family::Media,
+            Some(top) if top.ends_with(".xml") => Family::Feeds,
             _ => Family::Menu,
         }
     }
@@ -53,7 +58,7 @@ impl Family {
             Family::Similar | Family::Different => &["shell", "entry", "ranked"],
             Family::Wordcloud => &["shell", "entry", "word"],
             Family::Menu => &["shell", "menu", "explore"],
-            Family::Media => &[],
+            Family::Feeds | Family::Media => &[],
         }
     }
 }
@@ -116,10 +121,15 @@ mod tests {
         let json = serde_json::to_string(&counts).unwrap();
         assert_eq!(
             json,
-            r#"{"chronological":0,"similar":0,"different":0,"wordcloud":0,"menu":2,"media":0}"#
+            r#"{"chronological":0,"similar":0,"different":0,"wordcloud":0,"menu":2,"feeds":0,"media":0}"#
         );
         for f in Family::ALL {
-            assert_eq!(Family::of_path(&format!("{}/x.html", f.name())), f, "{f:?}");
+            let path = match f {
+                Family::Menu => "index.html".to_string(),
+                Family::Feeds => "sitemap-2.xml".to_string(),
+                _ => format!("{}/x.html", f.name()),
+            };
+            assert_eq!(Family::of_path(&path), f, "{f:?}");
         }
     }
 }

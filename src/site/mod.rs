@@ -6,8 +6,10 @@
 
 pub mod entry;
 mod family;
+pub mod feed;
 pub mod paths;
 mod rank_line;
+pub mod sitemap;
 
 pub use family::{Family, PerFamily};
 
@@ -15,9 +17,9 @@ use crate::corpus::{Corpus, Poem};
 use crate::derive::timeline::Timeline;
 use crate::derive::words::WordPage;
 use crate::derive::Neighbours;
-use crate::engine::rule::{part_digest, Code, Fingerprint, Part, Rule, Trace};
+use crate::engine::rule::{hash_value, part_digest, Code, Fingerprint, Part, Rule, Trace};
 use crate::error::{Doing, IoContext, Result};
-use crate::render::Renderer;
+use crate::render::{Renderer, Shell};
 use crate::text::truncate;
 use entry::{EntryView, Placement, Variant, WIDTH};
 use rank_line::RankLabel;
@@ -28,14 +30,16 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-/// A family's code and templates: where its pages' fingerprints start.
-fn generator(renderer: &Renderer, code: &Code, family: Family) -> Fingerprint {
+/// A family's code and templates (and the feed every page's head links
+/// to): where its pages' fingerprints start.
+fn generator(renderer: &Renderer, code: &Code, layout: &Layout, family: Family) -> Fingerprint {
     family
         .templates()
         .iter()
         .fold(Fingerprint::new(Rule::Page, "", code), |fp, name| {
             fp.input(format!("template {name}"), *renderer.template_hash(name))
         })
+        .setting("base_url", &layout.base_url)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +51,11 @@ pub enum Page {
     Menu,
     Explore,
     Media(String),
+    /// `feed.xml` (with `base_url`).
+    Feed,
+    /// A file of the sitemap (with `base_url`), by its place in
+    /// `sitemap::files`.
+    Sitemap(usize),
 }
 
 #[derive(Debug, Clone)]
@@ -95,6 +104,11 @@ pub struct Layout {
     pub seed: u64,
     /// The site's name.
     pub title: String,
+    /// The site's public address (`base_url`): with it, a feed and a
+    /// sitemap, and every page's head links to the feed.
+    pub base_url: Option<String>,
+    /// `[feed] poems`.
+    pub feed_poems: usize,
 }
 
 /// Everything a page is made from.
@@ -117,6 +131,9 @@ pub struct Site<'a> {
     rendered: Vec<[OnceLock<String>; 2]>,
     /// Per row: its `CATEGORY/ID` for rank lines.
     rank_labels: Vec<RankLabel>,
+    /// The feed's and the sitemap's fingerprints and bytes, by path, made
+    /// while planning (the sitemap needs every page's poems).
+    feeds: OnceLock<Vec<(Page, (Fingerprint, String))>>,
 }
 
 /// A page path from a poem_index and a page number.
@@ -128,6 +145,8 @@ type PathOf = fn(u32, usize) -> String;
 #[serde(untagged)]
 enum Header {
     Chronological {
+        /// Read by screen readers, not shown.
+        heading: String,
         page: usize,
         pages: usize,
         first_href: String,
@@ -208,6 +227,7 @@ impl<'a> Site<'a> {
         media: &'a MediaFiles,
         code: &'a Code,
     ) -> Site<'a> {
+        let generators = PerFamily::from_fn(|f| generator(renderer, code, &layout, f));
         let mut site = Site {
             corpus,
             renderer,
@@ -216,7 +236,7 @@ impl<'a> Site<'a> {
             words,
             layout,
             media,
-            generators: PerFamily::from_fn(|f| generator(renderer, code, f)),
+            generators,
             timeline,
             code,
             entry_keys: Vec::new(),
@@ -229,6 +249,7 @@ impl<'a> Site<'a> {
                 .iter()
                 .map(|p| RankLabel::new(p.label()))
                 .collect(),
+            feeds: OnceLock::new(),
         };
         site.entry_fingerprints = (0..corpus.poems.len())
             .into_par_iter()
@@ -322,20 +343,31 @@ impl<'a> Site<'a> {
         }
         pages.push((Page::Menu, None));
         pages.push((Page::Explore, None));
-        let mut targets: Vec<Target> = pages
+        let planned: Vec<(Target, Option<i64>)> = pages
             .into_par_iter()
             .map(|(page, poem)| {
                 let (family, path) = self.identify(&page);
-                let key = self.fingerprint_of(&self.parts(&page), family).key();
-                Target {
+                let parts = self.parts(&page);
+                let newest = parts.items.iter().map(|i| self.poem(i.row).time).max();
+                let key = self.fingerprint_of(&parts, family).key();
+                let target = Target {
                     path,
                     family,
                     page,
                     key,
                     poem,
-                }
+                };
+                (target, newest)
             })
             .collect();
+        let urls: Vec<sitemap::Url> = planned
+            .iter()
+            .map(|(t, newest)| sitemap::Url {
+                path: t.path.clone(),
+                newest: *newest,
+            })
+            .collect();
+        let mut targets: Vec<Target> = planned.into_iter().map(|(t, _)| t).collect();
         let media = self.media.hashes.iter().map(|(rel, hash)| Target {
             path: paths::media(rel),
             family: Family::Media,
@@ -344,7 +376,51 @@ impl<'a> Site<'a> {
             poem: None,
         });
         targets.extend(media);
+        if let Some(base_url) = &self.layout.base_url {
+            let feeds = self.feeds.get_or_init(|| self.feed_files(base_url, urls));
+            targets.extend(feeds.iter().map(|(page, (fp, _))| Target {
+                path: self.identify(page).1,
+                family: Family::Feeds,
+                page: page.clone(),
+                key: fp.key(),
+                poem: None,
+            }));
+        }
         targets
+    }
+
+    /// `feed.xml` and the sitemap's files: each one's fingerprint (what it
+    /// is made from) and bytes, by path.
+    fn feed_files(
+        &self,
+        base_url: &str,
+        urls: Vec<sitemap::Url>,
+    ) -> Vec<(Page, (Fingerprint, String))> {
+        let mut files = Vec::new();
+        let entries = self
+            .timeline
+            .order
+            .iter()
+            .rev()
+            .take(self.layout.feed_poems)
+            .map(|&row| {
+                feed::FeedEntry::new(self.poem(row), base_url, &self.chronological_href(row))
+            })
+            .collect();
+        let view = feed::FeedView {
+            base_url: base_url.to_string(),
+            title: self.layout.title.clone(),
+            entries,
+        };
+        let fp = Fingerprint::new(Rule::Page, "feed.xml", self.code)
+            .input("poems in the feed", hash_value(&view));
+        files.push((Page::Feed, (fp, view.render())));
+        for (n, view) in sitemap::views(base_url, urls).into_iter().enumerate() {
+            let fp = Fingerprint::new(Rule::Page, sitemap::file_name(n), self.code)
+                .input("pages in the sitemap", hash_value(&view));
+            files.push((Page::Sitemap(n), (fp, view.render())));
+        }
+        files
     }
 
     /// The rule instance a page's poems come from.
@@ -353,7 +429,7 @@ impl<'a> Site<'a> {
             Page::Chronological(_) => Some("timeline".into()),
             Page::Similar(..) | Page::Different(..) => Some("neighbours".into()),
             Page::Word(i) => Some(format!("word page {}", self.words[*i].word.word)),
-            Page::Menu | Page::Explore | Page::Media(_) => None,
+            Page::Menu | Page::Explore | Page::Media(_) | Page::Feed | Page::Sitemap(_) => None,
         }
     }
 
@@ -403,12 +479,28 @@ impl<'a> Site<'a> {
 
     /// What a target's key was made of (for the record, and `--explain`).
     pub fn trace(&self, target: &Target) -> Trace {
+        if let Some((fp, _)) = self.feed_file(target) {
+            return fp.trace(target.key, target.key);
+        }
         if let Page::Media(rel) = &target.page {
             let fp = Fingerprint::new(Rule::Page, target.path.clone(), self.code)
                 .input(format!("media/{rel}"), target.key);
             return fp.trace(target.key, target.key);
         }
         self.trace_of(&self.parts(&target.page), target)
+    }
+
+    /// The feed's or a sitemap file's fingerprint and bytes (made by `plan`).
+    fn feed_file(&self, target: &Target) -> Option<&(Fingerprint, String)> {
+        match target.page {
+            Page::Feed | Page::Sitemap(_) => self
+                .feeds
+                .get()?
+                .iter()
+                .find(|(page, _)| *page == target.page)
+                .map(|(_, file)| file),
+            _ => None,
+        }
     }
 
     fn trace_of(&self, parts: &Parts, target: &Target) -> Trace {
@@ -438,6 +530,8 @@ impl<'a> Site<'a> {
             Page::Menu => (Family::Menu, "index.html".into()),
             Page::Explore => (Family::Menu, "explore.html".into()),
             Page::Media(rel) => (Family::Media, paths::media(rel)),
+            Page::Feed => (Family::Feeds, "feed.xml".into()),
+            Page::Sitemap(n) => (Family::Feeds, sitemap::file_name(*n)),
         }
     }
 
@@ -464,7 +558,9 @@ impl<'a> Site<'a> {
                 let per = self.layout.chronological_per_page;
                 let pages = self.timeline.page_count(per);
                 let href = |p: usize| format!("{p:02}.html");
+                let heading = format!("In time order, page {n} of {pages}");
                 let header = Header::Chronological {
+                    heading: heading.clone(),
                     page: *n,
                     pages,
                     first_href: href(1),
@@ -488,7 +584,7 @@ impl<'a> Site<'a> {
                 Parts {
                     page: page.clone(),
                     template: "chronological",
-                    title: self.titled(&format!("In time order, page {n} of {pages}")),
+                    title: self.titled(&heading),
                     header,
                     items,
                 }
@@ -592,7 +688,7 @@ impl<'a> Site<'a> {
                 header: Header::Explore {},
                 items: Vec::new(),
             },
-            Page::Media(_) => Parts {
+            Page::Media(_) | Page::Feed | Page::Sitemap(_) => Parts {
                 page: page.clone(),
                 template: "",
                 title: String::new(),
@@ -660,6 +756,7 @@ impl<'a> Site<'a> {
             "word_count": self.words.len(),
             "seed": self.layout.seed,
             "categories": categories,
+            "feed": self.layout.base_url.is_some(),
         })
     }
 
@@ -667,6 +764,10 @@ impl<'a> Site<'a> {
     /// the record.
     pub fn render(&self, target: &Target, out: &mut Vec<u8>) -> Result<Trace> {
         out.clear();
+        if let Some((fp, bytes)) = self.feed_file(target) {
+            out.extend_from_slice(bytes.as_bytes());
+            return Ok(fp.trace(target.key, target.key));
+        }
         if let Page::Media(rel) = &target.page {
             let source = self.media.root.join(rel);
             out.extend(std::fs::read(&source).at(Doing::WritingSite, &source)?);
@@ -681,7 +782,17 @@ impl<'a> Site<'a> {
             items,
             ..
         } = parts;
-        let (head, tail) = self.renderer.page(template, &title, &header)?;
+        let feed = self
+            .layout
+            .base_url
+            .as_ref()
+            .map(|b| format!("{b}feed.xml"));
+        let shell = Shell {
+            title: &title,
+            site: &self.layout.title,
+            feed: feed.as_deref(),
+        };
+        let (head, tail) = self.renderer.page(template, &shell, &header)?;
         out.extend_from_slice(head.as_bytes());
         for item in &items {
             match item.intro {

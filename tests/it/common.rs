@@ -400,7 +400,7 @@ pub fn collection_with_everything(d: &Path, poems: usize, seed: u64) {
     assert_eq!(r.code, 0, "{}", r.all());
     std::fs::write(
         d.join("verso.toml"),
-        "word_embeddings = \"word_embeddings.json\"\n\n[pages]\npoems_per_page = 4\npages_per_poem = 2\nchronological_per_page = 10\n\n[wordcloud]\nmin_occurrences = 3\nword_poems = 5\nmax_words = 30\n",
+        "word_embeddings = \"word_embeddings.json\"\nbase_url = \"https://poems.example/\"\n\n[pages]\npoems_per_page = 4\npages_per_poem = 2\nchronological_per_page = 10\n\n[wordcloud]\nmin_occurrences = 3\nword_poems = 5\nmax_words = 30\n",
     )
     .unwrap();
     write_svg(&d.join("media/pic.svg"), "v1");
@@ -425,4 +425,37 @@ pub fn set_key(d: &Path, key: &str, value: toml::Value) {
         }
     }
     std::fs::write(&path, toml::to_string(&table).unwrap()).unwrap();
+}
+
+/// Append a poem (the next `poem_index`, a copy of the first poem's other
+/// fields and of poem 11's vector) dated `date`, or within the newest
+/// poem's month.
+pub fn append_poem(d: &Path, date: Option<&str>) {
+    let mut index = 0;
+    edit_poems(d, |p| {
+        let newest = p
+            .iter()
+            .map(|poem| poem["creation_date"].as_str().unwrap().to_string())
+            .max()
+            .unwrap();
+        // The last second of the newest poem's month's 28th day, or the
+        // newest time itself when that is later.
+        let within = format!("{}-28T23:59:59", &newest[..7]).max(newest);
+        index = 1 + p
+            .iter()
+            .map(|poem| poem["poem_index"].as_u64().unwrap())
+            .max()
+            .unwrap();
+        let mut poem = p[0].clone();
+        poem["poem_index"] = json!(index);
+        poem["creation_date"] = json!(date.map_or(within, str::to_string));
+        poem["content"] = json!("a new poem about the river and the stone");
+        poem.as_object_mut().unwrap().remove("attachments");
+        p.push(poem);
+    });
+    edit_embeddings(d, |e| {
+        let mut v = e[10].clone();
+        v["id"] = json!(index);
+        e.push(v);
+    });
 }

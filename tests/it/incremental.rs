@@ -92,30 +92,6 @@ fn one_embedding_changed() {
 
 /// Append poem 41, dated `date` (`None`: the newest poem's month, after it),
 /// with the vector of the poem in row 10.
-fn append_poem(d: &Path, date: Option<&str>) {
-    edit_poems(d, |p| {
-        let newest = p
-            .iter()
-            .map(|poem| poem["creation_date"].as_str().unwrap().to_string())
-            .max()
-            .unwrap();
-        // The last second of the newest poem's month's 28th day, or the
-        // newest time itself when that is later.
-        let within = format!("{}-28T23:59:59", &newest[..7]).max(newest);
-        let mut poem = p[0].clone();
-        poem["poem_index"] = json!(41);
-        poem["creation_date"] = json!(date.map_or(within, str::to_string));
-        poem["content"] = json!("a new poem about the river and the stone");
-        poem.as_object_mut().unwrap().remove("attachments");
-        p.push(poem);
-    });
-    edit_embeddings(d, |e| {
-        let mut v = e[10].clone();
-        v["id"] = json!(41);
-        e.push(v);
-    });
-}
-
 #[test]
 fn a_poem_added_as_the_newest_in_a_new_month() {
     assert!(writes_only_what_changed(|d| append_poem(d, Some("2030-01-01T00:00:00"))) > 0);

@@ -5,6 +5,7 @@ mod common;
 mod deploy;
 mod embed;
 mod engine;
+mod feeds;
 mod incremental;
 mod inputs;
 mod interrupt;
