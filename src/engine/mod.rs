@@ -53,7 +53,7 @@ use stale::Staleness;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use store::{CacheLock, Record, Store};
 pub use summary::{summary_text, Summary};
 use summary::{write_reports, Families, Reports};
@@ -94,16 +94,35 @@ pub struct Engine<'p> {
     delta: Option<PathBuf>,
     /// `status`: the store is a read-only copy, and no trace is written.
     read_only: bool,
-    lock: Mutex<Option<CacheLock>>,
     /// `[model]`: what makes the vectors.
     embedder: Option<Embedder>,
-    /// The records, when the no-op check opened the store and the build
-    /// goes on.
-    records: Mutex<Option<HashMap<String, Record>>>,
     /// The previous build stopped before its sweep (stray temporaries possible).
     unfinished: bool,
     /// The memo file was damaged (said once, by the progress display).
     pub memo_warning: Option<String>,
+}
+
+/// Where a build stands with its cache folder: a value each step takes and
+/// gives back (`Engine::new` locks, `hold` creates, `open_store` opens), so
+/// that their order is the code's own shape.
+pub enum Cache {
+    /// `status`: a read-only copy of the store, opened once validation is
+    /// over.
+    ReadOnly,
+    /// The folder does not exist yet: created and locked when first needed.
+    Absent,
+    /// Locked (a second build stops at the lock); the store is not open.
+    Locked(CacheLock),
+    /// The store is open (the memo holds it), with the records it held.
+    Open(HashMap<String, Record>),
+}
+
+/// The no-op check's answer.
+enum Shortcut {
+    /// Nothing changed: every record, all up to date.
+    Unchanged(HashMap<String, Record>),
+    /// The build goes on, with the cache as the check left it.
+    Build(Cache),
 }
 
 /// Everything pages are made from (stages 1–4).
@@ -142,10 +161,13 @@ impl<'p> Engine<'p> {
         options: &Options,
         progress: &'p Progress,
         read_only: bool,
-    ) -> Result<Engine<'p>> {
-        let lock = match read_only {
-            true => None,
-            false => CacheLock::acquire(&config.cache, false)?,
+    ) -> Result<(Engine<'p>, Cache)> {
+        let cache = match read_only {
+            true => Cache::ReadOnly,
+            false => match CacheLock::acquire(&config.cache, false)? {
+                Some(lock) => Cache::Locked(lock),
+                None => Cache::Absent,
+            },
         };
         let (stored, memo_warning) = match options.force {
             false => MemoFile::read(&config.cache),
@@ -163,7 +185,7 @@ impl<'p> Engine<'p> {
         if let Some(warning) = &memo_warning {
             progress.warn(warning);
         }
-        Ok(Engine {
+        let engine = Engine {
             memo_warning,
             embedder,
             unfinished: CacheEntry::Unfinished.path(&config.cache).exists(),
@@ -173,10 +195,9 @@ impl<'p> Engine<'p> {
             force: options.force,
             delta: options.delta.clone(),
             read_only,
-            lock: Mutex::new(lock),
-            records: Mutex::new(None),
             config,
-        })
+        };
+        Ok((engine, cache))
     }
 
     fn context<'a>(&'a self, cancel: &'a AtomicBool) -> Context<'a> {
@@ -190,14 +211,17 @@ impl<'p> Engine<'p> {
         }
     }
 
-    /// Take the cache folder's lock, creating the folder: a model's vectors
-    /// are kept there from stage 2 on.
-    fn hold_cache(&self) -> Result<()> {
-        let mut lock = self.lock.lock().unwrap();
-        if lock.is_none() && !self.read_only && self.records.lock().unwrap().is_none() {
-            *lock = Some(CacheLock::acquire(&self.config.cache, true)?.expect("created"));
-        }
-        Ok(())
+    /// The cache folder, created and locked: a model's vectors are kept
+    /// there from stage 2 on.
+    fn hold(&self, cache: Cache) -> Result<Cache> {
+        Ok(match cache {
+            Cache::Absent => Cache::Locked(self.create_cache()?),
+            held => held,
+        })
+    }
+
+    fn create_cache(&self) -> Result<CacheLock> {
+        Ok(CacheLock::acquire(&self.config.cache, true)?.expect("a created folder exists"))
     }
 
     /// Texts the model embedded in this process (0 without `[model]`).
@@ -244,24 +268,25 @@ impl<'p> Engine<'p> {
     /// The no-op shortcut: the root's key equals the last completed build's
     /// (its files re-hashed through the stat cache) and every recorded file
     /// is in place. Then the records, with the store open.
-    fn unchanged(&self, renderer: &Renderer) -> Result<Option<HashMap<String, Record>>> {
+    fn unchanged(&self, renderer: &Renderer, cache: Cache) -> Result<Shortcut> {
         let Some(completed) = &self.memo.stored.completed else {
-            return Ok(None);
+            return Ok(Shortcut::Build(cache));
         };
-        if self.force || self.unfinished || self.read_only || self.lock.lock().unwrap().is_none() {
-            return Ok(None);
-        }
+        let lock = match cache {
+            Cache::Locked(lock) if !self.force && !self.unfinished => lock,
+            other => return Ok(Shortcut::Build(other)),
+        };
         let mut files = BTreeMap::new();
         for name in &completed.files {
             match self.inputs.hash(&self.config.root.join(name)) {
                 Ok(hash) => files.insert(name.clone(), hash),
-                Err(_) => return Ok(None),
+                Err(_) => return Ok(Shortcut::Build(Cache::Locked(lock))),
             };
         }
         if *self.root(renderer, &files).key().as_bytes() != completed.key {
-            return Ok(None);
+            return Ok(Shortcut::Build(Cache::Locked(lock)));
         }
-        let records = self.open_store()?;
+        let records = self.open_store(Cache::Locked(lock))?;
         let intact = records.len() == completed.targets
             && (self.delta.is_some()
                 || records.par_iter().all(|(path, r)| {
@@ -270,23 +295,23 @@ impl<'p> Engine<'p> {
                         files::FileState::Intact(_)
                     )
                 }));
-        if intact {
-            return Ok(Some(records));
-        }
-        // The store is open: the build goes on with these records.
-        *self.records.lock().unwrap() = Some(records);
-        Ok(None)
+        Ok(match intact {
+            true => Shortcut::Unchanged(records),
+            // The store is open: the build goes on with these records.
+            false => Shortcut::Build(Cache::Open(records)),
+        })
     }
 
     /// Stages 1–4, or the records when nothing changed since the last
     /// completed build.
-    pub fn prepare(&self, cancel: &AtomicBool) -> Result<Prepare> {
+    pub fn prepare(&self, cache: Cache, cancel: &AtomicBool) -> Result<Prepare> {
         let progress = self.progress;
         progress.stage(1, "load and validate");
         let renderer = Renderer::new(self.config.templates.as_deref())?;
-        if let Some(records) = self.unchanged(&renderer)? {
-            return Ok(Prepare::Unchanged(records));
-        }
+        let mut cache = match self.unchanged(&renderer, cache)? {
+            Shortcut::Unchanged(records) => return Ok(Prepare::Unchanged(records)),
+            Shortcut::Build(cache) => cache,
+        };
         let cx = self.context(cancel);
         let corpus = rules::corpus(&cx)?.get(&self.memo)?;
         progress.note(&format!("{} poems", corpus.poems.len()));
@@ -294,7 +319,7 @@ impl<'p> Engine<'p> {
 
         progress.stage(2, "embeddings");
         if self.embedder.is_some() {
-            self.hold_cache()?;
+            cache = self.hold(cache)?;
         }
         let vectors = rules::vectors(&cx, &corpus)?;
         let word_embeddings = rules::companion(
@@ -310,7 +335,7 @@ impl<'p> Engine<'p> {
             &vectors,
         )?;
         // Validation is over: from here on the cache may be created and written.
-        let records = self.open_store()?;
+        let records = self.open_store(cache)?;
         self.stop_if_cancelled(cancel)?;
 
         progress.stage(3, "rankings and chains");
@@ -358,26 +383,20 @@ impl<'p> Engine<'p> {
 
     /// Open the store (a copy for `status`) and hand it to the memo; the
     /// records, none under `--force`.
-    fn open_store(&self) -> Result<HashMap<String, Record>> {
-        match self.records.lock().unwrap().take() {
-            Some(records) => Ok(records),
-            None => self.open_store_once(),
-        }
-    }
-
-    fn open_store_once(&self) -> Result<HashMap<String, Record>> {
-        if self.read_only {
-            return Ok(match Store::open_read_only(&self.config.cache)? {
-                Some((store, records)) => {
-                    self.memo.attach(store, false)?;
-                    records
-                }
-                None => HashMap::new(),
-            });
-        }
-        let lock = match self.lock.lock().unwrap().take() {
-            Some(lock) => lock,
-            None => CacheLock::acquire(&self.config.cache, true)?.expect("created"),
+    fn open_store(&self, cache: Cache) -> Result<HashMap<String, Record>> {
+        let lock = match cache {
+            Cache::Open(records) => return Ok(records),
+            Cache::ReadOnly => {
+                return Ok(match Store::open_read_only(&self.config.cache)? {
+                    Some((store, records)) => {
+                        self.memo.attach(store, false)?;
+                        records
+                    }
+                    None => HashMap::new(),
+                })
+            }
+            Cache::Absent => self.create_cache()?,
+            Cache::Locked(lock) => lock,
         };
         let opened = Store::open(lock)?;
         if let Some(w) = &opened.warning {
@@ -490,7 +509,7 @@ pub fn embed_poems(
     progress: &Progress,
     cancel: &AtomicBool,
 ) -> Result<(Arc<Corpus>, crate::vectors::Matrix)> {
-    let engine = Engine::new(config, &Options::default(), progress, false)?;
+    let (engine, cache) = Engine::new(config, &Options::default(), progress, false)?;
     let Some(embedder) = &engine.embedder else {
         return Err(Error::Usage(format!(
             "{} has no [model] section: `verso embed` needs a model (see the README)",
@@ -501,7 +520,7 @@ pub fn embed_poems(
     let cx = engine.context(cancel);
     let corpus = rules::corpus(&cx)?.get(&engine.memo)?;
     progress.stage(2, "embeddings");
-    engine.hold_cache()?;
+    let _held = engine.hold(cache)?;
     let vectors = embedder.embed("poems", &rules::poem_text_list(&corpus), progress, cancel)?;
     progress.end_stage();
     Ok((corpus, vectors))
@@ -514,8 +533,8 @@ pub fn build(
     progress: &Arc<Progress>,
     cancel: &AtomicBool,
 ) -> Result<Summary> {
-    let engine = Engine::new(config, options, progress, false)?;
-    run_build(&engine, options, progress, cancel).map(|(summary, _)| summary)
+    let (engine, cache) = Engine::new(config, options, progress, false)?;
+    run_build(&engine, cache, options, progress, cancel).map(|(summary, _)| summary)
 }
 
 /// What a build hands over to whoever goes on with the site (`deploy`):
@@ -533,8 +552,8 @@ pub fn build_keeping_store(
     progress: &Arc<Progress>,
     cancel: &AtomicBool,
 ) -> Result<(Summary, Option<Handover>)> {
-    let engine = Engine::new(config, options, progress, false)?;
-    let (summary, unchanged) = run_build(&engine, options, progress, cancel)?;
+    let (engine, cache) = Engine::new(config, options, progress, false)?;
+    let (summary, unchanged) = run_build(&engine, cache, options, progress, cancel)?;
     let Some(store) = engine.memo.into_store() else {
         return Ok((summary, None));
     };
@@ -549,6 +568,7 @@ pub fn build_keeping_store(
 /// are all of them).
 fn run_build(
     engine: &Engine,
+    cache: Cache,
     options: &Options,
     progress: &Arc<Progress>,
     cancel: &AtomicBool,
@@ -557,7 +577,7 @@ fn run_build(
         summary_json: options.summary_json.as_ref(),
         changes: options.changes.as_ref(),
     };
-    let prepared = match engine.prepare(cancel)? {
+    let prepared = match engine.prepare(cache, cancel)? {
         Prepare::Changed(prepared) => prepared,
         Prepare::Unchanged(records) => {
             let summary = unchanged_summary(&records, engine, progress);

@@ -37,8 +37,8 @@ pub enum Explain<'a> {
 }
 
 pub fn status(config: Config, progress: &Progress, explain: Explain) -> Result<Status> {
-    let engine = Engine::new(config, &Options::default(), progress, true)?;
-    let prepared = match engine.prepare(&AtomicBool::new(false))? {
+    let (engine, cache) = Engine::new(config, &Options::default(), progress, true)?;
+    let prepared = match engine.prepare(cache, &AtomicBool::new(false))? {
         Prepare::Changed(prepared) => prepared,
         Prepare::Unchanged(_) => unreachable!("status never takes the no-op shortcut"),
     };
