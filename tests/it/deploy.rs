@@ -452,6 +452,36 @@ fn neocities_the_file_count_limit() {
     assert!(stand_in.log().iter().all(|l| l.call != "upload"));
 }
 
+/// The space counts the user's own files too: a free site (1 GB) already
+/// holding 999.9 MB of them has no room for the site, said before anything
+/// is sent; a supporter site (50 GB) has.
+#[test]
+fn neocities_the_storage_limit() {
+    let (files, stand_in, host, dir) = neocities_case(Behaviour {
+        extra_bytes: 999_900_000,
+        ..Behaviour::default()
+    });
+    let d = dir.path();
+    let site_bytes: usize = {
+        let r = run(&["build", p(d), "--progress", "none"]);
+        assert_eq!(r.code, 0, "{}", r.all());
+        tree(&d.join("site")).values().map(Vec::len).sum()
+    };
+    assert!(site_bytes > 100_000, "{site_bytes}");
+    let r = deploy(d, &host, &[]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.all().contains("does not fit a free Neocities site: 1."),
+        "{}",
+        r.all()
+    );
+    assert!(tree(files.path()).is_empty());
+    assert!(stand_in.log().iter().all(|l| l.call != "upload"));
+    stand_in.change(|b| b.supporter = true);
+    deploy_ok(d, &host, &[]);
+    assert_host_is_site(files.path(), &d.join("site"), &[]);
+}
+
 /// SIGKILL, then Ctrl-C, in the middle of a slow deploy; a second deploy
 /// while one runs is refused; each rerun ends with the host equal to the
 /// site, and little is sent twice.

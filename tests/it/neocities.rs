@@ -24,6 +24,9 @@ pub struct Behaviour {
     /// Files the listing shows besides those in the folder (the user's own,
     /// for the file-count limit).
     pub extra_files: usize,
+    /// A file of the user's own of this size that the listing shows (and
+    /// the folder does not hold), for the storage limit.
+    pub extra_bytes: u64,
     /// The next N upload requests get 429 with `Retry-After: 1`.
     pub rate_limit: usize,
     /// Uploads naming a path that contains this are refused as too large.
@@ -237,6 +240,9 @@ fn answer(request: &Request, state: &State) -> Option<Answer> {
             list(&state.dir, &state.dir, &mut files);
             for i in 0..behaviour.extra_files {
                 files.push(json!({"path": format!("mine/{i}.txt"), "is_directory": false, "size": 1, "sha1_hash": "00"}));
+            }
+            if behaviour.extra_bytes > 0 {
+                files.push(json!({"path": "mine/archive.zip", "is_directory": false, "size": behaviour.extra_bytes, "sha1_hash": "00"}));
             }
             log(200, Vec::new(), 0);
             json_answer(200, json!({"result": "success", "files": files}))
