@@ -25,36 +25,35 @@ fn temporary(path: &Path) -> PathBuf {
 /// Write `bytes` to a temporary file beside `path` and move it into place,
 /// so that `path` is always either the old file or the whole new one.
 pub fn write_atomically(path: &Path, bytes: &[u8], doing: Doing) -> Result<()> {
-    let (_, old) = write_new(path, bytes, doing)?;
-    if let Some(old) = old {
-        std::fs::remove_file(&old).at(doing, &old)?;
-    }
-    Ok(())
+    let (_, old) = write(path, bytes, doing, false)?;
+    remove_old(old, doing)
 }
 
 /// `write_atomically`, with the bytes on the disk before the move: for a
 /// file whose loss costs model work (the cache of vectors).
 pub fn write_durably(path: &Path, bytes: &[u8], doing: Doing) -> Result<()> {
-    let temp = temporary(path);
-    let written = std::fs::File::create(&temp).and_then(|mut f| {
-        f.write_all(bytes)?;
-        f.sync_all()
-    });
-    match written.and_then(|()| std::fs::rename(&temp, path)) {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            let _ = std::fs::remove_file(&temp);
-            Err(Error::io(doing, path, e))
-        }
-    }
+    let (_, old) = write(path, bytes, doing, true)?;
+    remove_old(old, doing)
 }
 
 /// `write_atomically`, leaving the replaced file (if any) at the returned
 /// path for the caller to remove; the new file's metadata.
 pub fn write_new(path: &Path, bytes: &[u8], doing: Doing) -> Result<(Metadata, Option<PathBuf>)> {
+    write(path, bytes, doing, false)
+}
+
+fn write(
+    path: &Path,
+    bytes: &[u8],
+    doing: Doing,
+    durably: bool,
+) -> Result<(Metadata, Option<PathBuf>)> {
     let temp = temporary(path);
     let written = std::fs::File::create(&temp).and_then(|mut f| {
         f.write_all(bytes)?;
+        if durably {
+            f.sync_all()?;
+        }
         f.metadata()
     });
     match written.and_then(|meta| replace(&temp, path).map(|old| (meta, old))) {
@@ -63,6 +62,13 @@ pub fn write_new(path: &Path, bytes: &[u8], doing: Doing) -> Result<(Metadata, O
             let _ = std::fs::remove_file(&temp);
             Err(Error::io(doing, path, e))
         }
+    }
+}
+
+fn remove_old(old: Option<PathBuf>, doing: Doing) -> Result<()> {
+    match old {
+        Some(old) => std::fs::remove_file(&old).at(doing, &old),
+        None => Ok(()),
     }
 }
 

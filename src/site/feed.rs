@@ -3,7 +3,6 @@
 //! from the time of the build, so the same inputs give the same bytes and
 //! a build that adds no poem leaves the feed as it was.
 
-use super::paths;
 use crate::corpus::Poem;
 use crate::date::rfc3339;
 use serde::Serialize;
@@ -131,11 +130,6 @@ impl FeedView {
         out.push_str("</feed>\n");
         out
     }
-}
-
-/// The chronological href of a poem, relative to the site's root.
-pub fn poem_href(page: usize, index: u32) -> String {
-    format!("{}#{}", paths::chronological(page), paths::anchor(index))
 }
 
 #[cfg(test)]

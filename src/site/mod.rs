@@ -360,13 +360,17 @@ impl<'a> Site<'a> {
                 (target, newest)
             })
             .collect();
-        let urls: Vec<sitemap::Url> = planned
-            .iter()
-            .map(|(t, newest)| sitemap::Url {
-                path: t.path.clone(),
-                newest: *newest,
-            })
-            .collect();
+        // The sitemap's pages, with their dates (only when there is one).
+        let urls: Vec<sitemap::Url> = match self.layout.base_url {
+            Some(_) => planned
+                .iter()
+                .map(|(t, newest)| sitemap::Url {
+                    path: t.path.clone(),
+                    newest: *newest,
+                })
+                .collect(),
+            None => Vec::new(),
+        };
         let mut targets: Vec<Target> = planned.into_iter().map(|(t, _)| t).collect();
         let media = self.media.hashes.iter().map(|(rel, hash)| Target {
             path: paths::media(rel),
