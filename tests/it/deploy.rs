@@ -7,6 +7,7 @@
 use crate::common::*;
 use crate::neocities::{Behaviour, StandIn, KEY};
 use crate::remote::Rclone;
+use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -450,6 +451,31 @@ fn neocities_the_file_count_limit() {
     assert!(r.all().contains("storage_limit_gb"), "{}", r.all());
     assert!(tree(files.path()).is_empty());
     assert!(stand_in.log().iter().all(|l| l.call != "upload"));
+}
+
+/// A deploy that stops part way forgets that the host held the site it
+/// last sent: after the edit is undone, the next deploy puts back what the
+/// stopped one changed (the host is not taken to hold the undone site).
+#[test]
+fn neocities_a_stopped_deploy_then_an_undone_edit() {
+    let (files, stand_in, host, dir) = neocities_case(Behaviour::default());
+    let d = dir.path();
+    deploy_ok(d, &host, &[]);
+    let poems = std::fs::read(d.join("poems.json")).unwrap();
+    // A new id: the pages in folders change, and the menu, which lists
+    // ids, goes in a later request, which the host does not answer.
+    edit_poems(d, |p| p[3]["id"] = json!("renamed"));
+    stand_in.take_log();
+    stand_in.change(|b| b.die_after_uploads = Some(1));
+    let r = deploy(d, &host, &[]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    let landed = sent(&r);
+    assert!(landed > 0, "{}", r.all());
+    std::fs::write(d.join("poems.json"), poems).unwrap();
+    stand_in.change(|b| b.die_after_uploads = None);
+    let again = deploy_ok(d, &host, &[]);
+    assert_eq!(sent(&again), landed, "{}", again.all());
+    assert_host_is_site(files.path(), &d.join("site"), &[]);
 }
 
 /// The space counts the user's own files too: a free site (1 GB) already
