@@ -148,7 +148,7 @@ pub fn deploy(
         _ => {}
     }
     runtime.block_on(async {
-        let mut records = DeployRecords::open(&store, &target.id())?;
+        let mut records = DeployRecords::open(&store, &id)?;
         let deploy = Deploy {
             config: &config,
             request,

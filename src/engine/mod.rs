@@ -1,6 +1,7 @@
 //! The incremental engine. A build is eight stages (the README's `build`
-//! under *Commands*), each a short step below; every artefact it derives is a rule instance (`rule.rs` has
-//! the table of rules and their fields) memoised by one memo (`memo.rs`).
+//! under *Commands*), each a short step below; every artefact it derives is
+//! a rule instance (`rule.rs` has the table of rules and their fields)
+//! memoised by one memo (`memo.rs`).
 //!
 //! | stage | step | rules (`rules.rs`, `site/`) |
 //! | --- | --- | --- |
@@ -694,7 +695,9 @@ fn plan(engine: &Engine, site: &Site, records: &HashMap<String, Record>) -> Resu
                 let staleness = match (&engine.delta, records.get(&target.path)) {
                     (Some(_), None) => Staleness::New,
                     (Some(_), Some(_)) => Staleness::InputsChanged { explained: None },
-                    (None, record) => Staleness::of(&target.key, record, &out.join(&target.path)),
+                    (None, record) => {
+                        Staleness::why_stale(&target.key, record, &out.join(&target.path))
+                    }
                 };
                 *why.entry(staleness.kind()).or_insert(0) += 1;
             }

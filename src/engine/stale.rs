@@ -29,13 +29,24 @@ impl Staleness {
     /// Where the target keyed `key`, whose file is at `file`, stands
     /// against its record.
     pub fn of(key: &blake3::Hash, record: Option<&Record>, file: &Path) -> Staleness {
+        match record {
+            Some(r)
+                if r.key == *key.as_bytes()
+                    && !matches!(files::state(file, r), FileState::Differs) =>
+            {
+                Staleness::UpToDate
+            }
+            _ => Staleness::why_stale(key, record, file),
+        }
+    }
+
+    /// Why a target already found stale is: from its record and what the
+    /// output folder shows, without hashing the file again.
+    pub fn why_stale(key: &blake3::Hash, record: Option<&Record>, file: &Path) -> Staleness {
         let Some(record) = record else {
             return Staleness::New;
         };
         let same_key = record.key == *key.as_bytes();
-        if same_key && !matches!(files::state(file, record), FileState::Differs) {
-            return Staleness::UpToDate;
-        }
         // What the output folder shows comes first: it is what a user can
         // see and mend.
         match std::fs::metadata(file) {

@@ -42,6 +42,21 @@ fn generator(renderer: &Renderer, code: &Code, layout: &Layout, family: Family) 
         .setting("base_url", &layout.base_url)
 }
 
+/// What the feed or a file of the sitemap is made from.
+enum FeedFile {
+    Feed(feed::FeedView),
+    Sitemap(sitemap::SitemapView),
+}
+
+impl FeedFile {
+    fn render(&self) -> String {
+        match self {
+            FeedFile::Feed(view) => view.render(),
+            FeedFile::Sitemap(view) => view.render(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Page {
     Chronological(usize),
@@ -53,8 +68,7 @@ pub enum Page {
     Media(String),
     /// `feed.xml` (with `base_url`).
     Feed,
-    /// A file of the sitemap (with `base_url`), by its place in
-    /// `sitemap::files`.
+    /// File `n` of the sitemap (with `base_url`; `sitemap::file_name`).
     Sitemap(usize),
 }
 
@@ -131,9 +145,10 @@ pub struct Site<'a> {
     rendered: Vec<[OnceLock<String>; 2]>,
     /// Per row: its `CATEGORY/ID` for rank lines.
     rank_labels: Vec<RankLabel>,
-    /// The feed's and the sitemap's fingerprints and bytes, by path, made
-    /// while planning (the sitemap needs every page's poems).
-    feeds: OnceLock<Vec<(Page, (Fingerprint, String))>>,
+    /// The feed's and the sitemap's fingerprints and what they are made
+    /// from, found while planning (the sitemap needs every page's poems);
+    /// their bytes are made only when they are written.
+    feeds: OnceLock<Vec<(Page, Fingerprint, FeedFile)>>,
 }
 
 /// A page path from a poem_index and a page number.
@@ -348,7 +363,12 @@ impl<'a> Site<'a> {
             .map(|(page, poem)| {
                 let (family, path) = self.identify(&page);
                 let parts = self.parts(&page);
-                let newest = parts.items.iter().map(|i| self.poem(i.row).time).max();
+                // The sitemap's date for the page (only when there is one).
+                let newest = self
+                    .layout
+                    .base_url
+                    .as_ref()
+                    .and_then(|_| parts.items.iter().map(|i| self.poem(i.row).time).max());
                 let key = self.fingerprint_of(&parts, family).key();
                 let target = Target {
                     path,
@@ -360,7 +380,6 @@ impl<'a> Site<'a> {
                 (target, newest)
             })
             .collect();
-        // The sitemap's pages, with their dates (only when there is one).
         let urls: Vec<sitemap::Url> = match self.layout.base_url {
             Some(_) => planned
                 .iter()
@@ -382,7 +401,7 @@ impl<'a> Site<'a> {
         targets.extend(media);
         if let Some(base_url) = &self.layout.base_url {
             let feeds = self.feeds.get_or_init(|| self.feed_files(base_url, urls));
-            targets.extend(feeds.iter().map(|(page, (fp, _))| Target {
+            targets.extend(feeds.iter().map(|(page, fp, _)| Target {
                 path: self.identify(page).1,
                 family: Family::Feeds,
                 page: page.clone(),
@@ -399,7 +418,7 @@ impl<'a> Site<'a> {
         &self,
         base_url: &str,
         urls: Vec<sitemap::Url>,
-    ) -> Vec<(Page, (Fingerprint, String))> {
+    ) -> Vec<(Page, Fingerprint, FeedFile)> {
         let mut files = Vec::new();
         let entries = self
             .timeline
@@ -418,11 +437,11 @@ impl<'a> Site<'a> {
         };
         let fp = Fingerprint::new(Rule::Page, "feed.xml", self.code)
             .input("poems in the feed", hash_value(&view));
-        files.push((Page::Feed, (fp, view.render())));
+        files.push((Page::Feed, fp, FeedFile::Feed(view)));
         for (n, view) in sitemap::views(base_url, urls).into_iter().enumerate() {
             let fp = Fingerprint::new(Rule::Page, sitemap::file_name(n), self.code)
                 .input("pages in the sitemap", hash_value(&view));
-            files.push((Page::Sitemap(n), (fp, view.render())));
+            files.push((Page::Sitemap(n), fp, FeedFile::Sitemap(view)));
         }
         files
     }
@@ -494,15 +513,15 @@ impl<'a> Site<'a> {
         self.trace_of(&self.parts(&target.page), target)
     }
 
-    /// The feed's or a sitemap file's fingerprint and bytes (made by `plan`).
-    fn feed_file(&self, target: &Target) -> Option<&(Fingerprint, String)> {
+    /// The feed's or a sitemap file's fingerprint and view (made by `plan`).
+    fn feed_file(&self, target: &Target) -> Option<(&Fingerprint, &FeedFile)> {
         match target.page {
             Page::Feed | Page::Sitemap(_) => self
                 .feeds
                 .get()?
                 .iter()
-                .find(|(page, _)| *page == target.page)
-                .map(|(_, file)| file),
+                .find(|(page, _, _)| *page == target.page)
+                .map(|(_, fp, file)| (fp, file)),
             _ => None,
         }
     }
@@ -768,8 +787,8 @@ impl<'a> Site<'a> {
     /// the record.
     pub fn render(&self, target: &Target, out: &mut Vec<u8>) -> Result<Trace> {
         out.clear();
-        if let Some((fp, bytes)) = self.feed_file(target) {
-            out.extend_from_slice(bytes.as_bytes());
+        if let Some((fp, file)) = self.feed_file(target) {
+            out.extend_from_slice(file.render().as_bytes());
             return Ok(fp.trace(target.key, target.key));
         }
         if let Page::Media(rel) = &target.page {
