@@ -1,11 +1,11 @@
 //! Criterion benchmarks of the kernels at the real collection's scale
 //! (VERSO_BENCH_POEMS poems, default 7,797, × 768 dimensions): the
-//! similarity matrix, top-k rankings, different chains, entry rendering and
-//! planning (every target keyed).
+//! similarity matrix, top-k rankings, different chains, the map's layout,
+//! entry rendering and planning (every target keyed).
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
-use verso::derive::{chain, rank, Neighbours};
+use verso::derive::{chain, map, rank, Neighbours};
 use verso::site::entry::Variant;
 use verso::site::{Layout, MediaFiles, Site};
 
@@ -55,6 +55,11 @@ fn kernels(c: &mut Criterion) {
         let all = vec![true; n];
         b.iter(|| black_box(chain::chains(&sims, n, 200, chain::Candidates::new(&all))))
     });
+    let nearest = rank::top_k_all(&sims, n, map::NEAREST);
+    let nearest: Vec<&[u32]> = nearest.iter().map(Vec::as_slice).collect();
+    group.bench_function("map layout", |b| {
+        b.iter(|| black_box(map::layout(&col.vectors, &nearest)))
+    });
     group.finish();
 }
 
@@ -82,11 +87,18 @@ fn pages(c: &mut Criterion) {
     let timeline =
         verso::derive::timeline::Timeline::new(&col.corpus, verso::config::TimelineEnd::Month);
     let code = verso::engine::rule::Code::compiled();
+    let nearest: Vec<&[u32]> = neighbours
+        .similar
+        .iter()
+        .map(|l| &l[..map::NEAREST])
+        .collect();
+    let places = map::layout(&col.vectors, &nearest);
     let site = || {
         Site::new(
             &col.corpus,
             &renderer,
             &neighbours,
+            &places,
             &colours,
             &[],
             &timeline,

@@ -22,6 +22,7 @@ const first = (dir) => readdirSync(join(site, dir)).filter((f) => f.endsWith(".h
 const pages = {
   menu: "index.html",
   explore: "explore.html",
+  map: "map.html",
   chronological: join("chronological", first("chronological")),
   similar: join("similar", first("similar")),
   different: join("different", first("different")),
@@ -32,16 +33,19 @@ const browser = await chromium.launch({
   args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync"],
 });
+const widths = [412, 1280];
 let failures = 0;
-for (const width of [412, 1280]) {
+for (const width of widths) {
   const page = await browser.newPage({ viewport: { width, height: 900 } });
   for (const [kind, path] of Object.entries(pages)) {
     await page.goto("file://" + join(site, path));
     const { scroll, inner, cut } = await page.evaluate(() => ({
       scroll: document.documentElement.scrollWidth,
       inner: window.innerWidth,
-      // Nothing overflows its block either (a pre that scrolls inside).
-      cut: [...document.querySelectorAll("pre")].some((p) => p.scrollWidth > p.clientWidth),
+      // Nothing overflows its block either (a pre that scrolls inside, or
+      // a drawing wider than the window).
+      cut: [...document.querySelectorAll("pre")].some((p) => p.scrollWidth > p.clientWidth)
+        || [...document.querySelectorAll("svg")].some((s) => s.getBoundingClientRect().right > window.innerWidth),
     }));
     let violations = [];
     if (width === 1280) {
@@ -60,5 +64,6 @@ for (const width of [412, 1280]) {
   await page.close();
 }
 await browser.close();
-console.log(`${12 - failures} passed, ${failures} failed`);
+const checked = widths.length * Object.keys(pages).length;
+console.log(`${checked - failures} passed, ${failures} failed`);
 process.exit(failures ? 1 : 0);

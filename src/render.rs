@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// Built-in templates: (name, source).
-pub const BUILT_IN: [(&str, &str); 8] = [
+pub const BUILT_IN: [(&str, &str); 9] = [
     ("shell", include_str!("../templates/shell.hbs")),
     ("entry", include_str!("../templates/entry.hbs")),
     ("pager", include_str!("../templates/pager.hbs")),
@@ -22,6 +22,7 @@ pub const BUILT_IN: [(&str, &str); 8] = [
     ("word", include_str!("../templates/word.hbs")),
     ("menu", include_str!("../templates/menu.hbs")),
     ("explore", include_str!("../templates/explore.hbs")),
+    ("map", include_str!("../templates/map.hbs")),
 ];
 
 /// Push the names of the partials `elements` include, blocks followed

@@ -1,9 +1,11 @@
 //! Pure functions from the corpus and its vectors to the data pages show:
-//! rankings, chains, the timeline, colours and the word cloud. Nothing here
+//! rankings, chains, the timeline, colours, the word cloud and the map's
+//! layout. Nothing here
 //! reads files.
 
 pub mod chain;
 pub mod colour;
+pub mod map;
 pub mod neighbours;
 pub mod rank;
 pub mod timeline;

@@ -7,7 +7,7 @@
 //! | --- | --- | --- |
 //! | 1 load and validate | `load` | templates, `corpus`, `root` (the no-op shortcut) |
 //! | 2 embeddings | `embeddings` | `vectors`, `word embeddings`, `colour embeddings` |
-//! | 3 rankings and chains | `neighbours` | `neighbours` |
+//! | 3 rankings and chains | `neighbours` | `neighbours`, `map layout` |
 //! | 4 colours and word cloud | `words` | `vocabulary`, `cloud`, `word vector`, `colours`, `word page`, `timeline` |
 //! | 5 plan | `plan` | `entry`, `page` (keys compared with the records) |
 //! | 6 write pages | `write` | the executor (`exec.rs`) |
@@ -36,6 +36,7 @@ pub mod sweep;
 
 use crate::config::Config;
 use crate::corpus::Corpus;
+use crate::derive::map::MapLayout;
 use crate::derive::timeline::Timeline;
 use crate::derive::Neighbours;
 use crate::embed::Embedder;
@@ -131,6 +132,7 @@ pub struct Prepared {
     pub corpus: Arc<Corpus>,
     pub renderer: Renderer,
     pub neighbours: Arc<Neighbours>,
+    pub map: Arc<MapLayout>,
     pub words: WordData,
     pub timeline: Arc<Timeline>,
     pub layout: Layout,
@@ -145,6 +147,7 @@ impl Prepared {
             &self.corpus,
             &self.renderer,
             &self.neighbours,
+            &self.map,
             &self.words.colours.of_poems,
             &self.words.words,
             &self.timeline,
@@ -350,6 +353,7 @@ impl<'p> Engine<'p> {
         }
         let list_len = pages_per_poem * self.config.poems_per_page;
         let neighbours = rules::neighbours(&cx, &corpus, &vectors, list_len)?.get(&self.memo)?;
+        let map = rules::map_layout(&cx, &vectors, &neighbours)?.get(&self.memo)?;
         self.stop_if_cancelled(cancel)?;
 
         progress.stage(4, "colours and word cloud");
@@ -366,6 +370,7 @@ impl<'p> Engine<'p> {
             corpus,
             renderer,
             neighbours,
+            map,
             words,
             timeline,
             layout: Layout {

@@ -9,6 +9,7 @@
 //! | `vectors` | build | `embeddings file` or the texts (lexical), `poem indices` | one row per poem | store |
 //! | `word embeddings`, `colour embeddings` | build | their file, `vectors` | parsed, checked file | store |
 //! | `neighbours` | build | `vectors`, `settled poems`, `pages.*` that set the list length | rankings and chains | store |
+//! | `map layout` | build | `vectors`, `nearest poems` (the first of each similar ranking) | each poem's place | store |
 //! | `vocabulary` | build | `texts` | words, counts, poems | memory |
 //! | `cloud` | build | `vocabulary`, every `wordcloud.*` key but `word_poems` | words, sizes, order | memory |
 //! | `word vector` | word | `word`, `poems with it`, `vectors`, `word embeddings` | a vector | store |
@@ -44,6 +45,7 @@ pub enum Rule {
     WordEmbeddings,
     ColourEmbeddings,
     Neighbours,
+    MapLayout,
     Vocabulary,
     Cloud,
     WordVector,
@@ -56,12 +58,13 @@ pub enum Rule {
 }
 
 impl Rule {
-    pub const ALL: [Rule; 14] = [
+    pub const ALL: [Rule; 15] = [
         Rule::Corpus,
         Rule::Vectors,
         Rule::WordEmbeddings,
         Rule::ColourEmbeddings,
         Rule::Neighbours,
+        Rule::MapLayout,
         Rule::Vocabulary,
         Rule::Cloud,
         Rule::WordVector,
@@ -80,6 +83,7 @@ impl Rule {
             Rule::WordEmbeddings => "word embeddings",
             Rule::ColourEmbeddings => "colour embeddings",
             Rule::Neighbours => "neighbours",
+            Rule::MapLayout => "map layout",
             Rule::Vocabulary => "vocabulary",
             Rule::Cloud => "cloud",
             Rule::WordVector => "word vector",

@@ -10,6 +10,7 @@ use super::rule::{hash_value, part_digest, Part, Rule};
 use crate::config::{Config, COLOUR_NAMES};
 use crate::corpus::{self, Corpus};
 use crate::derive::colour::{self, Anchors};
+use crate::derive::map::{self, MapLayout};
 use crate::derive::timeline::{self, Timeline};
 use crate::derive::vocabulary::Vocabulary;
 use crate::derive::words::{self, CloudWord, WordPage, WordRanking, WordVectors};
@@ -260,6 +261,42 @@ pub fn neighbours<'v>(
             ));
         }
         Ok(value)
+    })
+}
+
+/// Stage 3: each poem's place on the map, from the vectors and the first
+/// poems of each similar ranking (so a change further down a ranking, or
+/// in a chain, leaves the layout alone).
+pub fn map_layout<'v>(
+    cx: &Context<'v>,
+    vectors: &'v Derived<'_, Matrix>,
+    neighbours: &Arc<Neighbours>,
+) -> Result<Derived<'v, MapLayout>> {
+    let nearest = |n: &Neighbours| -> Vec<Vec<u32>> {
+        n.similar
+            .iter()
+            .map(|list| list[..list.len().min(map::NEAREST)].to_vec())
+            .collect()
+    };
+    let fp = cx
+        .memo
+        .fingerprint(Rule::MapLayout, "map layout")
+        .value("vectors", vectors.value_hash, &vectors.instance)
+        .input("nearest poems", hash_value(&nearest(neighbours)));
+    let (memo, progress) = (cx.memo, cx.progress);
+    let neighbours = Arc::clone(neighbours);
+    cx.memo.derive(fp, Keep::Store, move |_| {
+        let lists = nearest(&neighbours);
+        let lists: Vec<&[u32]> = lists.iter().map(Vec::as_slice).collect();
+        let m = vectors.get(memo)?;
+        let started = std::time::Instant::now();
+        let layout = map::layout(&m, &lists);
+        progress.note(&format!(
+            "map laid out: {} poems in {:.2} s",
+            lists.len(),
+            started.elapsed().as_secs_f64()
+        ));
+        Ok(layout)
     })
 }
 

@@ -57,7 +57,7 @@ impl Family {
             Family::Chronological => &["shell", "entry", "chronological"],
             Family::Similar | Family::Different => &["shell", "entry", "ranked"],
             Family::Wordcloud => &["shell", "entry", "word"],
-            Family::Menu => &["shell", "menu", "explore"],
+            Family::Menu => &["shell", "menu", "explore", "map"],
             Family::Feeds | Family::Media => &[],
         }
     }

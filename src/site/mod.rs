@@ -7,6 +7,7 @@
 pub mod entry;
 mod family;
 pub mod feed;
+pub mod map;
 pub mod paths;
 mod rank_line;
 pub mod sitemap;
@@ -14,6 +15,7 @@ pub mod sitemap;
 pub use family::{Family, PerFamily};
 
 use crate::corpus::{Corpus, Poem};
+use crate::derive::map::MapLayout;
 use crate::derive::timeline::Timeline;
 use crate::derive::words::WordPage;
 use crate::derive::Neighbours;
@@ -65,6 +67,8 @@ pub enum Page {
     Word(usize),
     Menu,
     Explore,
+    /// `map.html`.
+    Map,
     Media(String),
     /// `feed.xml` (with `base_url`).
     Feed,
@@ -130,6 +134,8 @@ pub struct Site<'a> {
     pub corpus: &'a Corpus,
     pub renderer: &'a Renderer,
     pub neighbours: &'a Neighbours,
+    /// Each poem's place on the map.
+    pub map: &'a MapLayout,
     pub colours: &'a [u8],
     pub words: &'a [WordPage],
     pub layout: Layout,
@@ -187,6 +193,7 @@ enum Header {
     },
     Menu(Value),
     Explore {},
+    Map(map::MapView),
     Media {},
 }
 
@@ -235,6 +242,7 @@ impl<'a> Site<'a> {
         corpus: &'a Corpus,
         renderer: &'a Renderer,
         neighbours: &'a Neighbours,
+        map: &'a MapLayout,
         colours: &'a [u8],
         words: &'a [WordPage],
         timeline: &'a Timeline,
@@ -247,6 +255,7 @@ impl<'a> Site<'a> {
             corpus,
             renderer,
             neighbours,
+            map,
             colours,
             words,
             layout,
@@ -358,17 +367,18 @@ impl<'a> Site<'a> {
         }
         pages.push((Page::Menu, None));
         pages.push((Page::Explore, None));
+        pages.push((Page::Map, None));
         let planned: Vec<(Target, Option<i64>)> = pages
             .into_par_iter()
             .map(|(page, poem)| {
                 let (family, path) = self.identify(&page);
                 let parts = self.parts(&page);
-                // The sitemap's date for the page (only when there is one).
-                let newest = self
-                    .layout
-                    .base_url
-                    .as_ref()
-                    .and_then(|_| parts.items.iter().map(|i| self.poem(i.row).time).max());
+                // The sitemap's date for the page (only when there is one):
+                // the newest of the poems it shows (the map shows them all).
+                let newest = self.layout.base_url.as_ref().and_then(|_| match page {
+                    Page::Map => self.timeline.order.last().map(|&row| self.poem(row).time),
+                    _ => parts.items.iter().map(|i| self.poem(i.row).time).max(),
+                });
                 let key = self.fingerprint_of(&parts, family).key();
                 let target = Target {
                     path,
@@ -452,7 +462,12 @@ impl<'a> Site<'a> {
             Page::Chronological(_) => Some("timeline".into()),
             Page::Similar(..) | Page::Different(..) => Some("neighbours".into()),
             Page::Word(i) => Some(format!("word page {}", self.words[*i].word.word)),
-            Page::Menu | Page::Explore | Page::Media(_) | Page::Feed | Page::Sitemap(_) => None,
+            Page::Menu
+            | Page::Explore
+            | Page::Map
+            | Page::Media(_)
+            | Page::Feed
+            | Page::Sitemap(_) => None,
         }
     }
 
@@ -460,6 +475,7 @@ impl<'a> Site<'a> {
     fn header_source(&self, page: &Page) -> Option<String> {
         match page {
             Page::Menu => Some("cloud".into()),
+            Page::Map => Some("map layout".into()),
             Page::Word(i) => Some(format!("word page {}", self.words[*i].word.word)),
             _ => None,
         }
@@ -552,6 +568,7 @@ impl<'a> Site<'a> {
             Page::Word(i) => (Family::Wordcloud, paths::word(&self.words[*i].word.word)),
             Page::Menu => (Family::Menu, "index.html".into()),
             Page::Explore => (Family::Menu, "explore.html".into()),
+            Page::Map => (Family::Menu, map::PATH.into()),
             Page::Media(rel) => (Family::Media, paths::media(rel)),
             Page::Feed => (Family::Feeds, "feed.xml".into()),
             Page::Sitemap(n) => (Family::Feeds, sitemap::file_name(*n)),
@@ -709,6 +726,18 @@ impl<'a> Site<'a> {
                 template: "explore",
                 title: self.titled("How to read this site"),
                 header: Header::Explore {},
+                items: Vec::new(),
+            },
+            Page::Map => Parts {
+                page: page.clone(),
+                template: "map",
+                title: self.titled("A map of every poem"),
+                header: Header::Map(map::view(
+                    &self.corpus.poems,
+                    &self.map.points,
+                    self.colours,
+                    self.words,
+                )),
                 items: Vec::new(),
             },
             Page::Media(_) | Page::Feed | Page::Sitemap(_) => Parts {

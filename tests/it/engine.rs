@@ -195,6 +195,7 @@ fn stored_rules_computed(summary: &Value) -> Vec<(String, u64)> {
         "word embeddings",
         "colour embeddings",
         "neighbours",
+        "map layout",
         "word vector",
         "colours",
         "word page",
@@ -225,6 +226,7 @@ fn the_event_log_says_which_rules_ran() {
     edit_poems(&d, |p| p[7]["content"] = json!("river stone typo"));
     let typo = build_summary(&d, &[]);
     assert_eq!(computed(&typo, "neighbours"), 0, "{typo}");
+    assert_eq!(computed(&typo, "map layout"), 0, "{typo}");
     assert_eq!(computed(&typo, "vectors"), 0, "{typo}");
     assert!(
         computed(&typo, "word vector") < computed(&cold, "word vector"),
@@ -289,11 +291,14 @@ fn a_rules_code_identity_rebuilds_what_it_made_and_only_that() {
     ] {
         assert_eq!(s.rules[rule].computed, 0, "{rule}: {:?}", s.rules);
     }
-    // Every page but index.html and explore.html shows entries (the
-    // feed and the sitemap are no pages of entries).
+    // Every page but index.html, explore.html and map.html shows entries
+    // (the feed and the sitemap are no pages of entries).
     let with_entries = before
         .keys()
-        .filter(|p| p.ends_with(".html") && *p != "index.html" && *p != "explore.html")
+        .filter(|p| {
+            p.ends_with(".html")
+                && !["index.html", "explore.html", "map.html"].contains(&p.as_str())
+        })
         .count();
     assert_eq!((s.rendered, s.written()), (with_entries, 0));
     // Back to the compiled code: both again.

@@ -10,6 +10,7 @@ mod incremental;
 mod inputs;
 mod interrupt;
 mod kernels;
+mod map;
 mod neocities;
 mod newcomer;
 mod remote;
