@@ -1,7 +1,8 @@
-//! `verso check`: every internal link and `#anchor` of a built site resolves,
-//! no visible line is wider than 84 columns (tags removed, entities decoded,
-//! counted in characters), and every file the cache records is there with
-//! its recorded hash.
+//! `verso check`: every internal link and `#anchor` of a built site resolves
+//! (in its pages, and in the feed's and the sitemap's absolute addresses
+//! under `base_url`), no visible line is wider than 84 columns (tags
+//! removed, entities decoded, counted in characters), and every file the
+//! cache records is there with its recorded hash.
 
 use crate::engine::store::{self, Store};
 use crate::error::{Doing, IoContext, Result};
@@ -39,12 +40,17 @@ fn files(dir: &Path, prefix: &str, out: &mut Vec<String>) -> Result<()> {
     Ok(())
 }
 
-pub fn check(site: &Path, cache: Option<&Path>) -> Result<Report> {
+/// Check the site in `site`; `base_url` (the site's public address) makes
+/// absolute links under it internal, as the feed's and the sitemap's are.
+pub fn check(site: &Path, cache: Option<&Path>, base_url: Option<&str>) -> Result<Report> {
     let mut all = Vec::new();
     files(site, "", &mut all)?;
     all.sort();
     let known: HashSet<&str> = all.iter().map(String::as_str).collect();
-    let pages: Vec<&String> = all.iter().filter(|p| p.ends_with(".html")).collect();
+    let pages: Vec<&String> = all
+        .iter()
+        .filter(|p| p.ends_with(".html") || p.ends_with(".xml"))
+        .collect();
     let ids: Mutex<HashMap<String, HashSet<String>>> = Mutex::new(HashMap::new());
     let fragments: Mutex<HashMap<(String, String), String>> = Mutex::new(HashMap::new());
     let results: Vec<(usize, Vec<String>)> = pages
@@ -54,14 +60,24 @@ pub fn check(site: &Path, cache: Option<&Path>) -> Result<Report> {
             let text = std::fs::read_to_string(&file).at(Doing::ReadingSite, &file)?;
             let parsed = parse(&text);
             let mut problems = Vec::new();
-            for (number, width) in wide_lines(&text) {
-                problems.push(format!(
-                    "{page}: line {number} is {width} columns wide (at most {MAX_COLUMNS})"
-                ));
+            // The feed's and the sitemap's lines are no page's lines.
+            if page.ends_with(".html") {
+                for (number, width) in wide_lines(&text) {
+                    problems.push(format!(
+                        "{page}: line {number} is {width} columns wide (at most {MAX_COLUMNS})"
+                    ));
+                }
             }
             let mut wanted = BTreeSet::new();
             for link in &parsed.links {
-                match resolve(page, link) {
+                let under_base = base_url.and_then(|b| link.strip_prefix(b));
+                let resolved = match under_base {
+                    // The site's own address is its menu.
+                    Some("") => resolve("", "/index.html"),
+                    Some(rest) => resolve("", &format!("/{rest}")),
+                    None => resolve(page, link),
+                };
+                match resolved {
                     Resolved::External => {}
                     Resolved::Outside => {
                         problems.push(format!("{page}: link {link:?} leaves the site"))
@@ -146,7 +162,8 @@ struct Parsed {
     links: Vec<String>,
 }
 
-/// Attributes of interest from every tag: `id`, `name`, `href`, `src`.
+/// Attributes of interest from every tag: `id`, `name`, `href`, `src`;
+/// and the text of a sitemap's `<loc>`.
 fn parse(html: &str) -> Parsed {
     let mut ids = HashSet::new();
     let mut links = Vec::new();
@@ -157,6 +174,13 @@ fn parse(html: &str) -> Parsed {
         let tag = &rest[..end];
         rest = &rest[end.min(rest.len())..];
         if tag.starts_with('!') || tag.starts_with('/') {
+            continue;
+        }
+        if tag == "loc" {
+            let text = rest.get(1..).unwrap_or_default();
+            links.push(decode_entities(
+                &text[..text.find('<').unwrap_or(text.len())],
+            ));
             continue;
         }
         for (name, value) in attributes(tag) {

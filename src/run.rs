@@ -240,11 +240,11 @@ fn check_command(args: CommonArgs) -> Result<i32> {
     let collection = args.config.is_some()
         || config_file.exists()
         || (dir.join("poems.json").is_file() && !dir.join("index.html").is_file());
-    let (site, cache) = if collection {
+    let (site, cache, base_url) = if collection {
         let config = load_config(&args, None)?;
-        (config.output, Some(config.cache))
+        (config.output, Some(config.cache), config.base_url)
     } else {
-        (args.out.unwrap_or(dir), args.cache)
+        (args.out.unwrap_or(dir), args.cache, None)
     };
     if !site.join("index.html").is_file() {
         return Err(Error::Usage(format!(
@@ -252,7 +252,7 @@ fn check_command(args: CommonArgs) -> Result<i32> {
             site.display()
         )));
     }
-    let report = crate::check::check(&site, cache.as_deref())?;
+    let report = crate::check::check(&site, cache.as_deref(), base_url.as_deref())?;
     for problem in &report.problems {
         println!("{problem}");
     }

@@ -221,3 +221,54 @@ fn a_base_url_that_is_not_an_absolute_http_address_is_bad_input() {
         assert!(!d.join("site").exists() && !d.join(".verso-cache").exists());
     }
 }
+
+#[test]
+fn check_follows_the_feeds_and_the_sitemaps_addresses() {
+    let dir = temp();
+    let d = dir.path().join("c");
+    with_base_url(&d, 20, 54);
+    build(&d);
+    let ok = run(&["check", p(&d)]);
+    assert_eq!(ok.code, 0, "{}", ok.all());
+    // Each link of the feed and address of the sitemap counts.
+    let feed_links = std::fs::read_to_string(d.join("site/feed.xml"))
+        .unwrap()
+        .matches(&format!("href=\"{BASE}"))
+        .count();
+    assert!(feed_links > 12, "{feed_links}");
+    // A feed entry's anchor that no page has, and a page the sitemap lists
+    // that is gone.
+    let feed = std::fs::read_to_string(d.join("site/feed.xml")).unwrap();
+    let anchor = feed
+        .split("#poem-")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    std::fs::write(
+        d.join("site/feed.xml"),
+        feed.replacen(&format!("#poem-{anchor}\""), "#poem-99999\"", 1),
+    )
+    .unwrap();
+    let gone = "similar/0003-01.html";
+    std::fs::remove_file(d.join("site").join(gone)).unwrap();
+    let r = run(&["check", p(&d)]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.stdout.contains("feed.xml: broken anchor chronological/"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("#poem-99999 (no such id)"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains(&format!("sitemap.xml: broken link \"{BASE}{gone}\"")),
+        "{}",
+        r.stdout
+    );
+}
