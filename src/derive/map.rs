@@ -3,7 +3,9 @@
 //! of each poem's nearest poems (taken from the similar rankings, so no
 //! similarity is computed twice), then attraction along the graph's edges
 //! and repulsion from sampled poems, started from the vectors' first two
-//! principal components.
+//! principal components. Like every corpus-wide choice, it is made over the
+//! settled poems (README, "Month, year or newest"); a poem of the newest
+//! period is placed among its nearest settled poems, so it moves no other.
 //!
 //! Deterministic on any machine and any number of threads: the descent runs
 //! on one thread in a fixed order from a fixed random stream, and every
@@ -44,6 +46,68 @@ const CHUNK: usize = 256;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MapLayout {
     pub points: Vec<[f32; 2]>,
+}
+
+/// How many of a newer poem's nearest settled poems place it.
+const PLACED_BY: usize = 5;
+
+/// The settled poems' rows, and each one's nearest settled poems (from its
+/// similar ranking, best first) as positions among those rows: the graph
+/// the layout is made from. A poem of the newest period is in no list.
+pub fn settled_graph(similar: &[Vec<u32>], settled: &[bool]) -> (Vec<u32>, Vec<Vec<u32>>) {
+    let rows: Vec<u32> = (0..settled.len() as u32)
+        .filter(|&r| settled[r as usize])
+        .collect();
+    let mut position = vec![u32::MAX; settled.len()];
+    for (k, &row) in rows.iter().enumerate() {
+        position[row as usize] = k as u32;
+    }
+    let lists = rows
+        .iter()
+        .map(|&row| {
+            similar[row as usize]
+                .iter()
+                .filter(|&&j| settled[j as usize])
+                .take(NEAREST)
+                .map(|&j| position[j as usize])
+                .collect()
+        })
+        .collect();
+    (rows, lists)
+}
+
+/// Every poem's place: a settled poem's from the settled poems' layout
+/// (`rows` as `settled_graph` gave them), a newer poem's the median place
+/// of its nearest settled poems, so that a poem of the newest period moves
+/// no other dot.
+pub fn place_all(
+    settled_layout: &MapLayout,
+    rows: &[u32],
+    similar: &[Vec<u32>],
+    settled: &[bool],
+) -> MapLayout {
+    let mut points = vec![[0.5f32; 2]; settled.len()];
+    for (&row, &point) in rows.iter().zip(&settled_layout.points) {
+        points[row as usize] = point;
+    }
+    for row in (0..settled.len()).filter(|&r| !settled[r]) {
+        let near: Vec<[f32; 2]> = similar[row]
+            .iter()
+            .filter(|&&j| settled[j as usize])
+            .take(PLACED_BY)
+            .map(|&j| points[j as usize])
+            .collect();
+        if near.is_empty() {
+            continue;
+        }
+        let median = |axis: usize| {
+            let mut at: Vec<f32> = near.iter().map(|p| p[axis]).collect();
+            at.sort_by(f32::total_cmp);
+            at[(at.len() - 1) / 2]
+        };
+        points[row] = [median(0), median(1)];
+    }
+    MapLayout { points }
 }
 
 /// The layout of `m`'s rows, given each row's nearest rows, best first.
@@ -474,6 +538,32 @@ mod tests {
             let lists: Vec<&[u32]> = lists.iter().map(Vec::as_slice).collect();
             assert_eq!(layout(&m, &lists).points.len(), n);
         }
+    }
+
+    #[test]
+    fn a_newer_poem_stands_among_its_nearest_settled_poems_and_moves_none() {
+        // Rows 0–3 settled; row 4 is newer, most like rows 2, 4's own
+        // newer neighbour 5, then 0 and 1.
+        let settled = [true, true, true, true, false, false];
+        let similar: Vec<Vec<u32>> = vec![
+            vec![1, 4, 2],
+            vec![0, 2],
+            vec![3, 5, 1],
+            vec![2, 0],
+            vec![2, 5, 0, 1],
+            vec![4, 3],
+        ];
+        let (rows, lists) = settled_graph(&similar, &settled);
+        assert_eq!(rows, vec![0, 1, 2, 3]);
+        assert_eq!(lists, vec![vec![1, 2], vec![0, 2], vec![3, 1], vec![2, 0]]);
+        let layout = MapLayout {
+            points: vec![[0.0, 0.0], [0.2, 0.9], [0.6, 0.4], [1.0, 1.0]],
+        };
+        let all = place_all(&layout, &rows, &similar, &settled);
+        assert_eq!(&all.points[..4], &layout.points[..]);
+        // The median of rows 2, 0 and 1 on each axis.
+        assert_eq!(all.points[4], [0.2, 0.4]);
+        assert_eq!(all.points[5], [1.0, 1.0]);
     }
 
     #[test]

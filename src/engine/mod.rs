@@ -132,7 +132,7 @@ pub struct Prepared {
     pub corpus: Arc<Corpus>,
     pub renderer: Renderer,
     pub neighbours: Arc<Neighbours>,
-    pub map: Arc<MapLayout>,
+    pub map: MapLayout,
     pub words: WordData,
     pub timeline: Arc<Timeline>,
     pub layout: Layout,
@@ -353,7 +353,7 @@ impl<'p> Engine<'p> {
         }
         let list_len = pages_per_poem * self.config.poems_per_page;
         let neighbours = rules::neighbours(&cx, &corpus, &vectors, list_len)?.get(&self.memo)?;
-        let map = rules::map_layout(&cx, &vectors, &neighbours)?.get(&self.memo)?;
+        let map = rules::map_layout(&cx, &corpus, &vectors, &neighbours)?;
         self.stop_if_cancelled(cancel)?;
 
         progress.stage(4, "colours and word cloud");

@@ -9,7 +9,7 @@
 //! | `vectors` | build | `embeddings file` or the texts (lexical), `poem indices` | one row per poem | store |
 //! | `word embeddings`, `colour embeddings` | build | their file, `vectors` | parsed, checked file | store |
 //! | `neighbours` | build | `vectors`, `settled poems`, `pages.*` that set the list length | rankings and chains | store |
-//! | `map layout` | build | `vectors`, `nearest poems` (the first of each similar ranking) | each poem's place | store |
+//! | `map layout` | build | `settled vectors` (`vectors`, `settled poems`), `nearest settled poems` (the first of each settled poem's similar ranking) | each settled poem's place | store |
 //! | `vocabulary` | build | `texts` | words, counts, poems | memory |
 //! | `cloud` | build | `vocabulary`, every `wordcloud.*` key but `word_poems` | words, sizes, order | memory |
 //! | `word vector` | word | `word`, `poems with it`, `vectors`, `word embeddings` | a vector | store |

@@ -264,40 +264,76 @@ pub fn neighbours<'v>(
     })
 }
 
-/// Stage 3: each poem's place on the map, from the vectors and the first
-/// poems of each similar ranking (so a change further down a ranking, or
-/// in a chain, leaves the layout alone).
+/// Stage 3: each poem's place on the map. The layout is made over the
+/// settled poems, from their vectors and the first settled poems of their
+/// similar rankings; a poem of the newest period is then placed among its
+/// nearest settled poems (`map::place_all`), so that it lays out nothing
+/// again.
 pub fn map_layout<'v>(
     cx: &Context<'v>,
+    corpus: &Corpus,
     vectors: &'v Derived<'_, Matrix>,
-    neighbours: &Arc<Neighbours>,
-) -> Result<Derived<'v, MapLayout>> {
-    let nearest = |n: &Neighbours| -> Vec<Vec<u32>> {
-        n.similar
-            .iter()
-            .map(|list| list[..list.len().min(map::NEAREST)].to_vec())
-            .collect()
-    };
-    let fp = cx
-        .memo
-        .fingerprint(Rule::MapLayout, "map layout")
-        .value("vectors", vectors.value_hash, &vectors.instance)
-        .input("nearest poems", hash_value(&nearest(neighbours)));
+    neighbours: &Neighbours,
+) -> Result<MapLayout> {
     let (memo, progress) = (cx.memo, cx.progress);
-    let neighbours = Arc::clone(neighbours);
-    cx.memo.derive(fp, Keep::Store, move |_| {
-        let lists = nearest(&neighbours);
-        let lists: Vec<&[u32]> = lists.iter().map(Vec::as_slice).collect();
+    let settled = timeline::settled(corpus, cx.config.timeline_end);
+    let (rows, lists) = map::settled_graph(&neighbours.similar, &settled);
+    // The settled poems' vectors, as a hash: it is read again only when a
+    // vector or the settled poems change, and an appended poem leaves it.
+    let fp = memo
+        .fingerprint(Rule::MapLayout, "settled vectors")
+        .value("vectors", vectors.value_hash, &vectors.instance)
+        .input("settled poems", hash_value(&settled));
+    let of_rows = rows.clone();
+    let settled_vectors = memo.derive(fp, Keep::Store, move |_| {
         let m = vectors.get(memo)?;
-        let started = std::time::Instant::now();
-        let layout = map::layout(&m, &lists);
-        progress.note(&format!(
-            "map laid out: {} poems in {:.2} s",
-            lists.len(),
-            started.elapsed().as_secs_f64()
-        ));
-        Ok(layout)
-    })
+        let mut hasher = blake3::Hasher::new();
+        for &row in &of_rows {
+            let bytes: Vec<u8> = m
+                .row(row as usize)
+                .iter()
+                .flat_map(|x| x.to_le_bytes())
+                .collect();
+            hasher.update(&bytes);
+        }
+        Ok(*hasher.finalize().as_bytes())
+    })?;
+    let fp = memo
+        .fingerprint(Rule::MapLayout, "map layout")
+        .value(
+            "settled vectors",
+            settled_vectors.value_hash,
+            &settled_vectors.instance,
+        )
+        .input("nearest settled poems", hash_value(&lists));
+    let of_rows = rows.clone();
+    let layout = memo
+        .derive(fp, Keep::Store, move |_| {
+            let m = vectors.get(memo)?;
+            let data = of_rows
+                .iter()
+                .flat_map(|&r| m.row(r as usize).iter().copied());
+            let m = Matrix {
+                dim: m.dim,
+                data: data.collect(),
+            };
+            let lists: Vec<&[u32]> = lists.iter().map(Vec::as_slice).collect();
+            let started = std::time::Instant::now();
+            let layout = map::layout(&m, &lists);
+            progress.note(&format!(
+                "map laid out: {} settled poems in {:.2} s",
+                lists.len(),
+                started.elapsed().as_secs_f64()
+            ));
+            Ok(layout)
+        })?
+        .get(memo)?;
+    Ok(map::place_all(
+        &layout,
+        &rows,
+        &neighbours.similar,
+        &settled,
+    ))
 }
 
 /// The `[wordcloud]` keys that choose and order the cloud's words.

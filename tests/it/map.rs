@@ -128,7 +128,8 @@ fn a_typo_that_changes_no_vector_leaves_the_map_alone() {
     let d = dir.path().join("c");
     small_collection(&d, 40, 73);
     let cold = build_summary(&d, &[]);
-    assert_eq!(cold["rules"]["map layout"]["computed"], 1, "{cold}");
+    // Two instances: the settled vectors' hash and the layout.
+    assert_eq!(cold["rules"]["map layout"]["computed"], 2, "{cold}");
     let before = std::fs::read(d.join("site/map.html")).unwrap();
     let written = mtimes(&d.join("site"))["map.html"];
     // A typo past the words the dot's title shows (the vectors come from
@@ -148,10 +149,58 @@ fn a_typo_that_changes_no_vector_leaves_the_map_alone() {
     assert_eq!(std::fs::read(d.join("site/map.html")).unwrap(), before);
     assert_eq!(mtimes(&d.join("site"))["map.html"], written);
     assert_matches_clean_build(&d);
-    // A changed vector lays the map out again.
-    edit_embeddings(&d, |e| reverse_vector(&mut e[5]["embedding"]));
+    // A settled poem's changed vector lays the map out again.
+    let oldest = oldest_row(&d);
+    edit_embeddings(&d, |e| reverse_vector(&mut e[oldest]["embedding"]));
     let moved = build_summary(&d, &[]);
-    assert_eq!(moved["rules"]["map layout"]["computed"], 1, "{moved}");
+    assert_eq!(moved["rules"]["map layout"]["computed"], 2, "{moved}");
     assert_ne!(std::fs::read(d.join("site/map.html")).unwrap(), before);
+    assert_matches_clean_build(&d);
+}
+
+/// The row of the oldest poem (settled under any `end`).
+fn oldest_row(d: &Path) -> usize {
+    let poems = read_json(&d.join("poems.json"));
+    let poems = poems["poems"].as_array().unwrap();
+    (0..poems.len())
+        .min_by_key(|&i| poems[i]["creation_date"].as_str().unwrap().to_string())
+        .unwrap()
+}
+
+#[test]
+fn a_poem_of_the_newest_month_moves_no_other_dot_and_a_new_month_lays_out_again() {
+    let dir = temp();
+    let d = dir.path().join("c");
+    // Rankings of 20: room beyond the 14 nearest settled poems the layout
+    // reads, for a new poem to enter them.
+    collection(&d, 50, 8, 74, "[pages]\npoems_per_page = 20\n");
+    build(&d);
+    let before = dots(&d);
+    append_poem(&d, None);
+    let within = build_summary(&d, &[]);
+    // The settled vectors' hash is read again (the vectors changed), and
+    // comes out the same: no layout.
+    assert_eq!(within["rules"]["map layout"]["computed"], 1, "{within}");
+    let after = dots(&d);
+    assert_eq!(after.links.len(), 51);
+    let place = |drawn: &Drawn| -> std::collections::BTreeMap<String, (u32, u32)> {
+        drawn
+            .links
+            .iter()
+            .cloned()
+            .zip(drawn.places.iter().copied())
+            .collect()
+    };
+    let (old, new) = (place(&before), place(&after));
+    for (link, at) in &old {
+        assert_eq!(new.get(link), Some(at), "{link} moved");
+    }
+    assert_eq!(after.size, before.size);
+    assert_matches_clean_build(&d);
+    // A poem in a month after every other: the month turns, the newest
+    // month's poems are settled, and the map is laid out again.
+    append_poem(&d, Some("2039-01-15T10:00:00"));
+    let turned = build_summary(&d, &[]);
+    assert_eq!(turned["rules"]["map layout"]["computed"], 2, "{turned}");
     assert_matches_clean_build(&d);
 }
