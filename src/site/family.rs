@@ -50,17 +50,6 @@ impl Family {
             _ => Family::Menu,
         }
     }
-    /// The templates this family's pages are rendered with (each one's hash
-    /// covers the partials it includes, read from the template itself).
-    pub(super) fn templates(self) -> &'static [&'static str] {
-        match self {
-            Family::Chronological => &["shell", "entry", "chronological"],
-            Family::Similar | Family::Different => &["shell", "entry", "ranked"],
-            Family::Wordcloud => &["shell", "entry", "word"],
-            Family::Menu => &["shell", "menu", "explore", "map"],
-            Family::Feeds | Family::Media => &[],
-        }
-    }
 }
 
 /// One value per family, in display order; serialised as a map from each

@@ -5,14 +5,56 @@
 //! are; a legend names the colours. The template (`templates/map.hbs`)
 //! draws the view as an inline SVG; the view is all the page's key needs.
 
-use super::paths;
+use super::kind::{At, PageKind, Parts};
+use super::{paths, Family, Site};
 use crate::config::{COLOUR_HEX, COLOUR_NAMES};
 use crate::corpus::Poem;
 use crate::derive::words::WordPage;
 use crate::text::truncate;
 use serde::Serialize;
 
-pub const PATH: &str = "map.html";
+pub struct Map;
+
+impl PageKind for Map {
+    fn family(&self) -> Family {
+        Family::Menu
+    }
+
+    fn template(&self) -> &'static str {
+        "map"
+    }
+
+    fn shows_entries(&self) -> bool {
+        false
+    }
+
+    fn pages(&self, _site: &Site) -> Vec<(At, Option<u32>)> {
+        vec![(At::default(), None)]
+    }
+
+    fn path(&self, _site: &Site, _at: At) -> String {
+        "map.html".into()
+    }
+
+    fn parts(&self, site: &Site, _at: At) -> Parts {
+        let view = view(
+            &site.corpus.poems,
+            &site.map.points,
+            site.colours,
+            site.words,
+        );
+        Parts::new(site.titled("A map of every poem"), view, Vec::new())
+    }
+
+    fn header_source(&self, _site: &Site, _at: At) -> Option<String> {
+        Some("map layout".into())
+    }
+
+    /// It shows every poem: the newest one's date.
+    fn newest(&self, site: &Site, _parts: &Parts) -> Option<i64> {
+        site.timeline.order.last().map(|&row| site.poem(row).time)
+    }
+}
 /// The drawing's width in SVG units (the map's longer axis); its height
 /// follows the layout's shape.
 const SPAN: f32 = 1000.0;

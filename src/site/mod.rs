@@ -3,14 +3,25 @@
 //! the `page` rule: its fingerprint holds its templates, its header values,
 //! the poems it shows and the keys of their entries, in order; an entry's
 //! fingerprint holds the values its template draws from (`entry.rs`).
+//!
+//! Each kind of page is declared by a module of its own (`kind.rs` says
+//! what a kind declares) and listed once, in `KINDS`; the feed, the
+//! sitemap and the media files, which no template renders, are planned
+//! here.
 
+mod chronological;
 pub mod entry;
+mod explore;
 mod family;
 pub mod feed;
+mod kind;
 pub mod map;
+mod menu;
 pub mod paths;
 mod rank_line;
+mod ranked;
 pub mod sitemap;
+mod word;
 
 pub use family::{Family, PerFamily};
 
@@ -22,22 +33,38 @@ use crate::derive::Neighbours;
 use crate::engine::rule::{hash_value, part_digest, Code, Fingerprint, Part, Rule, Trace};
 use crate::error::{Doing, IoContext, Result};
 use crate::render::{Renderer, Shell};
-use crate::text::truncate;
-use entry::{EntryView, Placement, Variant, WIDTH};
+use entry::{EntryView, Placement, Variant};
+use kind::{At, Intro, PageKind, Parts};
 use rank_line::RankLabel;
 use rayon::prelude::*;
-use serde::Serialize;
-use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-/// A family's code and templates (and the feed every page's head links
+/// Every kind of page, in the order the build plans and writes them.
+const KINDS: [&dyn PageKind; 7] = [
+    &chronological::Chronological,
+    &ranked::Ranked::Similar,
+    &ranked::Ranked::Different,
+    &word::Word,
+    &menu::Menu,
+    &explore::Explore,
+    &map::Map,
+];
+
+/// A kind's code and templates (and the feed every page's head links
 /// to): where its pages' fingerprints start.
-fn generator(renderer: &Renderer, code: &Code, layout: &Layout, family: Family) -> Fingerprint {
-    family
-        .templates()
-        .iter()
+fn generator(
+    renderer: &Renderer,
+    code: &Code,
+    layout: &Layout,
+    kind: &dyn PageKind,
+) -> Fingerprint {
+    let entries = kind.shows_entries().then_some("entry");
+    ["shell"]
+        .into_iter()
+        .chain(entries)
+        .chain([kind.template()])
         .fold(Fingerprint::new(Rule::Page, "", code), |fp, name| {
             fp.input(format!("template {name}"), *renderer.template_hash(name))
         })
@@ -61,14 +88,11 @@ impl FeedFile {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Page {
-    Chronological(usize),
-    Similar(u32, usize),
-    Different(u32, usize),
-    Word(usize),
-    Menu,
-    Explore,
-    /// `map.html`.
-    Map,
+    /// Page `at` of the kind `KINDS[kind]`.
+    Of {
+        kind: usize,
+        at: At,
+    },
     Media(String),
     /// `feed.xml` (with `base_url`).
     Feed,
@@ -140,8 +164,8 @@ pub struct Site<'a> {
     pub words: &'a [WordPage],
     pub layout: Layout,
     pub media: &'a MediaFiles,
-    /// Per family (by `Family as usize`): its pages' code and templates.
-    generators: PerFamily<Fingerprint>,
+    /// Per kind, in `KINDS` order: its pages' code and templates.
+    generators: Vec<Fingerprint>,
     pub timeline: &'a Timeline,
     code: &'a Code,
     /// Per row and variant: the entry's key (which covers its rank-line label).
@@ -155,78 +179,6 @@ pub struct Site<'a> {
     /// from, found while planning (the sitemap needs every page's poems);
     /// their bytes are made only when they are written.
     feeds: OnceLock<Vec<(Page, Fingerprint, FeedFile)>>,
-}
-
-/// A page path from a poem_index and a page number.
-type PathOf = fn(u32, usize) -> String;
-
-/// The page-specific values of a page, as its template sees them; hashed
-/// (with the title) into the page's key.
-#[derive(Serialize)]
-#[serde(untagged)]
-enum Header {
-    Chronological {
-        /// Read by screen readers, not shown.
-        heading: String,
-        page: usize,
-        pages: usize,
-        first_href: String,
-        last_href: String,
-        prev_href: Option<String>,
-        next_href: Option<String>,
-    },
-    Ranked {
-        heading: String,
-        anchor_label: String,
-        page: usize,
-        pages: usize,
-        first_rank: usize,
-        last_rank: usize,
-        prev_href: Option<String>,
-        next_href: Option<String>,
-    },
-    Word {
-        word: String,
-        colour: &'static str,
-        count: usize,
-        central_href: String,
-    },
-    Menu(Value),
-    Explore {},
-    Map(map::MapView),
-    Media {},
-}
-
-/// A page: its template, title, header values and entries.
-struct Parts {
-    page: Page,
-    template: &'static str,
-    title: String,
-    header: Header,
-    items: Vec<Item>,
-}
-
-impl Parts {
-    /// The header values and title as hashed into the key.
-    fn header_bytes(&self) -> Vec<u8> {
-        postcard::to_stdvec(&(&self.title, &self.header)).expect("headers serialise")
-    }
-}
-
-/// What stands before an entry on a page.
-#[derive(Clone, Copy)]
-enum Intro {
-    Nothing,
-    BlankLine,
-    /// `--- #RANK CATEGORY/ID ---`
-    Rank(usize),
-}
-
-/// One entry on a page, with the line that introduces it.
-struct Item {
-    intro: Intro,
-    row: u32,
-    variant: Variant,
 }
 
 fn variant_slot(v: Variant) -> usize {
@@ -250,7 +202,10 @@ impl<'a> Site<'a> {
         media: &'a MediaFiles,
         code: &'a Code,
     ) -> Site<'a> {
-        let generators = PerFamily::from_fn(|f| generator(renderer, code, &layout, f));
+        let generators = KINDS
+            .iter()
+            .map(|kind| generator(renderer, code, &layout, *kind))
+            .collect();
         let mut site = Site {
             corpus,
             renderer,
@@ -348,42 +303,31 @@ impl<'a> Site<'a> {
 
     /// Every target of the site, keyed, in a stable order.
     pub fn plan(&self) -> Vec<Target> {
-        let mut pages: Vec<(Page, Option<u32>)> = Vec::new();
-        for page in 1..=self.timeline.page_count(self.layout.chronological_per_page) {
-            pages.push((Page::Chronological(page), None));
-        }
-        for row in 0..self.corpus.poems.len() as u32 {
-            for page in 1..=self.pages_of(self.neighbours.similar[row as usize].len()) {
-                pages.push((Page::Similar(row, page), Some(row)));
-            }
-        }
-        for row in 0..self.corpus.poems.len() as u32 {
-            for page in 1..=self.pages_of(self.neighbours.different[row as usize].len()) {
-                pages.push((Page::Different(row, page), Some(row)));
-            }
-        }
-        for (i, w) in self.words.iter().enumerate() {
-            pages.push((Page::Word(i), w.ranking.poems.first().copied()));
-        }
-        pages.push((Page::Menu, None));
-        pages.push((Page::Explore, None));
-        pages.push((Page::Map, None));
+        let pages: Vec<(usize, At, Option<u32>)> = KINDS
+            .iter()
+            .enumerate()
+            .flat_map(|(kind, k)| {
+                k.pages(self)
+                    .into_iter()
+                    .map(move |(at, poem)| (kind, at, poem))
+            })
+            .collect();
         let planned: Vec<(Target, Option<i64>)> = pages
             .into_par_iter()
-            .map(|(page, poem)| {
-                let (family, path) = self.identify(&page);
-                let parts = self.parts(&page);
-                // The sitemap's date for the page (only when there is one):
-                // the newest of the poems it shows (the map shows them all).
-                let newest = self.layout.base_url.as_ref().and_then(|_| match page {
-                    Page::Map => self.timeline.order.last().map(|&row| self.poem(row).time),
-                    _ => parts.items.iter().map(|i| self.poem(i.row).time).max(),
-                });
-                let key = self.fingerprint_of(&parts, family).key();
+            .map(|(kind, at, poem)| {
+                let k = KINDS[kind];
+                let parts = k.parts(self, at);
+                // The sitemap's date for the page (only when there is one).
+                let newest = self
+                    .layout
+                    .base_url
+                    .as_ref()
+                    .and_then(|_| k.newest(self, &parts));
+                let key = self.fingerprint_of(kind, at, &parts).key();
                 let target = Target {
-                    path,
-                    family,
-                    page,
+                    path: k.path(self, at),
+                    family: k.family(),
+                    page: Page::Of { kind, at },
                     key,
                     poem,
                 };
@@ -412,7 +356,7 @@ impl<'a> Site<'a> {
         if let Some(base_url) = &self.layout.base_url {
             let feeds = self.feeds.get_or_init(|| self.feed_files(base_url, urls));
             targets.extend(feeds.iter().map(|(page, fp, _)| Target {
-                path: self.identify(page).1,
+                path: self.path_of(page),
                 family: Family::Feeds,
                 page: page.clone(),
                 key: fp.key(),
@@ -456,35 +400,10 @@ impl<'a> Site<'a> {
         files
     }
 
-    /// The rule instance a page's poems come from.
-    fn poems_source(&self, page: &Page) -> Option<String> {
-        match page {
-            Page::Chronological(_) => Some("timeline".into()),
-            Page::Similar(..) | Page::Different(..) => Some("neighbours".into()),
-            Page::Word(i) => Some(format!("word page {}", self.words[*i].word.word)),
-            Page::Menu
-            | Page::Explore
-            | Page::Map
-            | Page::Media(_)
-            | Page::Feed
-            | Page::Sitemap(_) => None,
-        }
-    }
-
-    /// The rule instance most of a page's header values come from.
-    fn header_source(&self, page: &Page) -> Option<String> {
-        match page {
-            Page::Menu => Some("cloud".into()),
-            Page::Map => Some("map layout".into()),
-            Page::Word(i) => Some(format!("word page {}", self.words[*i].word.word)),
-            _ => None,
-        }
-    }
-
-    /// A page's fingerprint: its family's code and templates, its header
-    /// values (as `Parts::header_bytes` serialises them), the poems it shows
-    /// and, per entry, the rank line's inputs and the entry's key.
-    fn fingerprint_of(&self, parts: &Parts, family: Family) -> Fingerprint {
+    /// A page's fingerprint: its kind's code and templates, its header
+    /// values (as `HeaderValues::key_bytes` serialises them), the poems it
+    /// shows and, per entry, the rank line's inputs and the entry's key.
+    fn fingerprint_of(&self, kind: usize, at: At, parts: &Parts) -> Fingerprint {
         // One contiguous buffer, hashed at once: BLAKE3 is several times
         // faster on it than on many 32-byte updates.
         let mut entries = Vec::with_capacity(parts.items.len() * 37);
@@ -502,14 +421,15 @@ impl<'a> Site<'a> {
             entries.extend_from_slice(self.entry_key(item.row, item.variant).as_bytes());
             poems.extend_from_slice(&self.poem(item.row).index.to_le_bytes());
         }
-        let mut fp = self.generators[family].clone();
-        fp.instance = self.identify(&parts.page).1;
-        let header = blake3::hash(&parts.header_bytes());
-        let fp = match self.header_source(&parts.page) {
+        let k = KINDS[kind];
+        let mut fp = self.generators[kind].clone();
+        fp.instance = k.path(self, at);
+        let header = blake3::hash(&parts.header.key_bytes(&parts.title));
+        let fp = match k.header_source(self, at) {
             Some(from) => fp.value("page values", header, &from),
             None => fp.input("page values", header),
         };
-        let fp = match self.poems_source(&parts.page) {
+        let fp = match k.poems_source(self, at) {
             Some(from) => fp.value("poems shown", blake3::hash(&poems), &from),
             None => fp.input("poems shown", blake3::hash(&poems)),
         };
@@ -521,12 +441,17 @@ impl<'a> Site<'a> {
         if let Some((fp, _)) = self.feed_file(target) {
             return fp.trace(target.key, target.key);
         }
-        if let Page::Media(rel) = &target.page {
-            let fp = Fingerprint::new(Rule::Page, target.path.clone(), self.code)
-                .input(format!("media/{rel}"), target.key);
-            return fp.trace(target.key, target.key);
+        match &target.page {
+            Page::Of { kind, at } => {
+                self.trace_of(*kind, *at, &KINDS[*kind].parts(self, *at), target)
+            }
+            Page::Media(rel) => Fingerprint::new(Rule::Page, target.path.clone(), self.code)
+                .input(format!("media/{rel}"), target.key)
+                .trace(target.key, target.key),
+            Page::Feed | Page::Sitemap(_) => {
+                unreachable!("the feed's and the sitemap's fingerprints are made by plan")
+            }
         }
-        self.trace_of(&self.parts(&target.page), target)
     }
 
     /// The feed's or a sitemap file's fingerprint and view (made by `plan`).
@@ -542,8 +467,8 @@ impl<'a> Site<'a> {
         }
     }
 
-    fn trace_of(&self, parts: &Parts, target: &Target) -> Trace {
-        let fp = self.fingerprint_of(parts, target.family);
+    fn trace_of(&self, kind: usize, at: At, parts: &Parts, target: &Target) -> Trace {
+        let fp = self.fingerprint_of(kind, at, parts);
         let mut trace = fp.trace(target.key, target.key);
         trace.parts = parts
             .items
@@ -559,19 +484,13 @@ impl<'a> Site<'a> {
         trace
     }
 
-    fn identify(&self, page: &Page) -> (Family, String) {
-        let index = |row: &u32| self.poem(*row).index;
+    /// The path of a page that no kind plans.
+    fn path_of(&self, page: &Page) -> String {
         match page {
-            Page::Chronological(n) => (Family::Chronological, paths::chronological(*n)),
-            Page::Similar(row, n) => (Family::Similar, paths::similar(index(row), *n)),
-            Page::Different(row, n) => (Family::Different, paths::different(index(row), *n)),
-            Page::Word(i) => (Family::Wordcloud, paths::word(&self.words[*i].word.word)),
-            Page::Menu => (Family::Menu, "index.html".into()),
-            Page::Explore => (Family::Menu, "explore.html".into()),
-            Page::Map => (Family::Menu, map::PATH.into()),
-            Page::Media(rel) => (Family::Media, paths::media(rel)),
-            Page::Feed => (Family::Feeds, "feed.xml".into()),
-            Page::Sitemap(n) => (Family::Feeds, sitemap::file_name(*n)),
+            Page::Of { kind, at } => KINDS[*kind].path(self, *at),
+            Page::Media(rel) => paths::media(rel),
+            Page::Feed => "feed.xml".into(),
+            Page::Sitemap(n) => sitemap::file_name(*n),
         }
     }
 
@@ -591,227 +510,6 @@ impl<'a> Site<'a> {
         format!("{page} · {}", self.layout.title)
     }
 
-    /// A page's template, title, header values and entries.
-    fn parts(&self, page: &Page) -> Parts {
-        match page {
-            Page::Chronological(n) => {
-                let per = self.layout.chronological_per_page;
-                let pages = self.timeline.page_count(per);
-                let href = |p: usize| format!("{p:02}.html");
-                let heading = format!("In time order, page {n} of {pages}");
-                let header = Header::Chronological {
-                    heading: heading.clone(),
-                    page: *n,
-                    pages,
-                    first_href: href(1),
-                    last_href: href(pages),
-                    prev_href: (*n > 1).then(|| href(n - 1)),
-                    next_href: (*n < pages).then(|| href(n + 1)),
-                };
-                let rows = self.timeline.order.iter().skip((n - 1) * per).take(per);
-                let items = rows
-                    .enumerate()
-                    .map(|(i, &row)| Item {
-                        intro: if i == 0 {
-                            Intro::Nothing
-                        } else {
-                            Intro::BlankLine
-                        },
-                        row,
-                        variant: Variant::Chronological,
-                    })
-                    .collect();
-                Parts {
-                    page: page.clone(),
-                    template: "chronological",
-                    title: self.titled(&heading),
-                    header,
-                    items,
-                }
-            }
-            Page::Similar(row, n) | Page::Different(row, n) => {
-                let similar = matches!(page, Page::Similar(..));
-                let (list, heading, link): (&[u32], _, PathOf) = if similar {
-                    (
-                        &self.neighbours.similar[*row as usize],
-                        "the poems most like",
-                        paths::similar,
-                    )
-                } else {
-                    (
-                        &self.neighbours.different[*row as usize],
-                        "a path away from",
-                        paths::different,
-                    )
-                };
-                let per = self.layout.poems_per_page;
-                let pages = self.pages_of(list.len());
-                let poem = self.poem(*row);
-                let index = poem.index;
-                let name = |p: usize| {
-                    link(index, p)
-                        .rsplit('/')
-                        .next()
-                        .unwrap_or_default()
-                        .to_string()
-                };
-                let start = (n - 1) * per;
-                let shown = &list[start.min(list.len())..(start + per).min(list.len())];
-                let describe = poem.title.clone().unwrap_or_else(|| poem.first_words(60));
-                let header = Header::Ranked {
-                    heading: format!("{heading} {}", truncate(&poem.label(), 50)),
-                    anchor_label: truncate(&describe, WIDTH - 2),
-                    page: *n,
-                    pages,
-                    first_rank: if shown.is_empty() { 0 } else { start + 1 },
-                    last_rank: start + shown.len(),
-                    prev_href: (*n > 1).then(|| name(n - 1)),
-                    next_href: (*n < pages).then(|| name(n + 1)),
-                };
-                let mut items = vec![Item {
-                    intro: Intro::Nothing,
-                    row: *row,
-                    variant: Variant::Linked,
-                }];
-                items.extend(shown.iter().enumerate().map(|(i, &r)| Item {
-                    intro: Intro::Rank(start + i + 1),
-                    row: r,
-                    variant: Variant::Linked,
-                }));
-                let kind = if similar { "Similar to" } else { "Away from" };
-                Parts {
-                    page: page.clone(),
-                    template: "ranked",
-                    title: self.titled(&format!("{kind} {}, page {n} of {pages}", poem.label())),
-                    header,
-                    items,
-                }
-            }
-            Page::Word(i) => {
-                let w = &self.words[*i];
-                let header = Header::Word {
-                    word: w.word.word.clone(),
-                    colour: crate::config::COLOUR_HEX[w.ranking.colour as usize],
-                    count: w.ranking.poems.len(),
-                    central_href: format!("../{}", self.chronological_href(w.ranking.central)),
-                };
-                let items = w
-                    .ranking
-                    .poems
-                    .iter()
-                    .enumerate()
-                    .map(|(rank, &row)| Item {
-                        intro: Intro::Rank(rank + 1),
-                        row,
-                        variant: Variant::Linked,
-                    })
-                    .collect();
-                Parts {
-                    page: page.clone(),
-                    template: "word",
-                    title: self.titled(&format!("{}: the closest poems", w.word.word)),
-                    header,
-                    items,
-                }
-            }
-            Page::Menu => Parts {
-                page: page.clone(),
-                template: "menu",
-                title: self.layout.title.clone(),
-                header: Header::Menu(self.menu_header()),
-                items: Vec::new(),
-            },
-            Page::Explore => Parts {
-                page: page.clone(),
-                template: "explore",
-                title: self.titled("How to read this site"),
-                header: Header::Explore {},
-                items: Vec::new(),
-            },
-            Page::Map => Parts {
-                page: page.clone(),
-                template: "map",
-                title: self.titled("A map of every poem"),
-                header: Header::Map(map::view(
-                    &self.corpus.poems,
-                    &self.map.points,
-                    self.colours,
-                    self.words,
-                )),
-                items: Vec::new(),
-            },
-            Page::Media(_) | Page::Feed | Page::Sitemap(_) => Parts {
-                page: page.clone(),
-                template: "",
-                title: String::new(),
-                header: Header::Media {},
-                items: Vec::new(),
-            },
-        }
-    }
-
-    fn menu_header(&self) -> Value {
-        // The cloud in display order, wrapped at the entry width.
-        let mut cloud_lines: Vec<Vec<Value>> = vec![Vec::new()];
-        let mut width = 1;
-        for w in self.words {
-            let len = w.word.word.chars().count() + 1;
-            if width + len > WIDTH && !cloud_lines.last().unwrap().is_empty() {
-                cloud_lines.push(Vec::new());
-                width = 1;
-            }
-            width += len;
-            cloud_lines.last_mut().unwrap().push(json!({
-                "word": w.word.word,
-                "href": paths::url_encode(&paths::word(&w.word.word)),
-                "size": w.word.size,
-                "bold": w.word.size >= 5,
-                "colour": crate::config::COLOUR_HEX[w.ranking.colour as usize],
-            }));
-        }
-        cloud_lines.retain(|l| !l.is_empty());
-        // Categories, smallest first, each poem in time order.
-        let mut categories: std::collections::BTreeMap<&str, Vec<u32>> = Default::default();
-        for &row in &self.timeline.order {
-            categories
-                .entry(self.poem(row).category.as_str())
-                .or_default()
-                .push(row);
-        }
-        let mut categories: Vec<(&str, Vec<u32>)> = categories.into_iter().collect();
-        categories.sort_by_key(|(name, rows)| (rows.len(), *name));
-        let categories: Vec<Value> = categories
-            .into_iter()
-            .map(|(name, rows)| {
-                let mut lines: Vec<Vec<Value>> = vec![Vec::new()];
-                let mut width = 1;
-                for row in &rows {
-                    let id = truncate(&self.poem(*row).id, WIDTH - 2);
-                    let len = id.chars().count() + 1;
-                    let line = lines.last().unwrap();
-                    if !line.is_empty() && (line.len() == 10 || width + len > WIDTH) {
-                        lines.push(Vec::new());
-                        width = 1;
-                    }
-                    width += len;
-                    lines
-                        .last_mut()
-                        .unwrap()
-                        .push(json!({ "id": id, "href": self.chronological_href(*row) }));
-                }
-                json!({ "name": truncate(name, WIDTH - 12), "count": rows.len(), "lines": lines })
-            })
-            .collect();
-        json!({
-            "title": truncate(&self.layout.title, WIDTH - 2),
-            "cloud_lines": cloud_lines,
-            "word_count": self.words.len(),
-            "seed": self.layout.seed,
-            "categories": categories,
-            "feed": self.layout.base_url.is_some(),
-        })
-    }
-
     /// Render a target's bytes into `out`; what its key was made of, for
     /// the record.
     pub fn render(&self, target: &Target, out: &mut Vec<u8>) -> Result<Trace> {
@@ -820,19 +518,21 @@ impl<'a> Site<'a> {
             out.extend_from_slice(file.render().as_bytes());
             return Ok(fp.trace(target.key, target.key));
         }
-        if let Page::Media(rel) = &target.page {
-            let source = self.media.root.join(rel);
-            out.extend(std::fs::read(&source).at(Doing::WritingSite, &source)?);
-            return Ok(self.trace(target));
-        }
-        let parts = self.parts(&target.page);
-        let trace = self.trace_of(&parts, target);
+        let (kind, at) = match &target.page {
+            Page::Of { kind, at } => (*kind, *at),
+            Page::Media(rel) => {
+                let source = self.media.root.join(rel);
+                out.extend(std::fs::read(&source).at(Doing::WritingSite, &source)?);
+                return Ok(self.trace(target));
+            }
+            Page::Feed | Page::Sitemap(_) => unreachable!("written from plan's views"),
+        };
+        let parts = KINDS[kind].parts(self, at);
+        let trace = self.trace_of(kind, at, &parts, target);
         let Parts {
-            template,
             title,
             header,
             items,
-            ..
         } = parts;
         let feed = self
             .layout
@@ -844,7 +544,10 @@ impl<'a> Site<'a> {
             site: &self.layout.title,
             feed: feed.as_deref(),
         };
-        let (head, tail) = self.renderer.page(template, &shell, &header)?;
+        let header = header.to_json()?;
+        let (head, tail) = self
+            .renderer
+            .page(KINDS[kind].template(), &shell, &header)?;
         out.extend_from_slice(head.as_bytes());
         for item in &items {
             match item.intro {
