@@ -141,7 +141,8 @@ impl<'a> Explainer<'a> {
 
     fn entry(&self, index: u32) -> String {
         let instance = entry::instance(index);
-        let old = self.engine.memo.store().and_then(|s| s.trace(&instance));
+        let instance = instance.name();
+        let old = self.engine.memo.store().and_then(|s| s.trace(instance));
         let row = self
             .site
             .corpus

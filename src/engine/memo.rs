@@ -18,7 +18,7 @@ use super::atomic;
 use super::cache_dir::CacheEntry;
 use super::inputs::FileHash;
 use super::remote::Remote;
-use super::rule::{Code, Fingerprint, Rule, Trace};
+use super::rule::{Code, Fingerprint, Instance, Made, Rule, Trace};
 use super::store::Store;
 use crate::error::{Doing, Error, Result};
 use serde::de::DeserializeOwned;
@@ -136,6 +136,16 @@ pub struct Derived<'a, T> {
     fallback: Mutex<Option<Compute<'a, T>>>,
 }
 
+impl<T> Made for Derived<'_, T> {
+    fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    fn value_hash(&self) -> blake3::Hash {
+        self.value_hash
+    }
+}
+
 impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> Derived<'_, T> {
     pub fn get(&self, memo: &Memo) -> Result<Arc<T>> {
         if let Some(v) = self.cell.get() {
@@ -228,8 +238,8 @@ impl Memo {
     }
 
     /// A fingerprint of `rule` for `instance`, with its code identity.
-    pub fn fingerprint(&self, rule: Rule, instance: impl Into<String>) -> Fingerprint {
-        Fingerprint::new(rule, instance, &self.code)
+    pub fn fingerprint(&self, instance: Instance) -> Fingerprint {
+        Fingerprint::new(instance, &self.code)
     }
 
     /// The open store, for whoever goes on after the build (`deploy`).
@@ -299,11 +309,13 @@ impl Memo {
     /// The last build's value of an instance, whatever its key, when the
     /// store still holds it: for rules that update a value rather than
     /// compute it anew. None under `--force`.
-    pub fn previous<T: DeserializeOwned>(&self, instance: &str) -> Option<T> {
+    pub fn previous<T: DeserializeOwned>(&self, instance: &Instance) -> Option<T> {
         if self.force {
             return None;
         }
-        self.load(&blake3::Hash::from(self.stored_trace(instance)?.value))
+        self.load(&blake3::Hash::from(
+            self.stored_trace(instance.name())?.value,
+        ))
     }
 
     fn load<T: DeserializeOwned>(&self, hash: &blake3::Hash) -> Option<T> {
@@ -552,8 +564,8 @@ impl Memo {
     }
 
     /// Add digests of a value's parts to its trace (for explanations).
-    pub fn set_parts(&self, instance: &str, parts: Vec<(super::rule::Part, u32)>) {
-        if let Some(t) = self.current.lock().unwrap().get_mut(instance) {
+    pub fn set_parts(&self, instance: &Instance, parts: Vec<(super::rule::Part, u32)>) {
+        if let Some(t) = self.current.lock().unwrap().get_mut(instance.name()) {
             t.parts = parts;
         }
     }

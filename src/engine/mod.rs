@@ -49,7 +49,7 @@ use inputs::Inputs;
 use memo::{Completed, Memo, MemoFile};
 use rayon::prelude::*;
 use remote::Remote;
-use rule::{Code, Fingerprint, Rule};
+use rule::{Code, Fingerprint, Instance, Rule};
 use rules::{Context, WordData};
 use stale::Staleness;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -237,7 +237,7 @@ impl<'p> Engine<'p> {
     /// templates and every input file read (`files`, by name within the
     /// collection).
     fn root(&self, renderer: &Renderer, files: &BTreeMap<String, blake3::Hash>) -> Fingerprint {
-        let mut fp = self.memo.fingerprint(Rule::Root, "root");
+        let mut fp = self.memo.fingerprint(Instance::only(Rule::Root));
         for rule in Rule::ALL {
             fp = fp.input(format!("code of {}", rule.name()), self.memo.code.of(rule));
         }
@@ -823,7 +823,7 @@ fn entry_traces(engine: &Engine, site: &Site, corpus: &Corpus) -> Result<Vec<(u3
         })?;
     let current: HashSet<u32> = now.iter().map(|(i, _)| *i).collect();
     for index in before.keys().filter(|i| !current.contains(i)) {
-        store.forget_trace(&entry::instance(*index))?;
+        store.forget_trace(entry::instance(*index).name())?;
     }
     Ok(now)
 }

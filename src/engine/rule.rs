@@ -176,6 +176,54 @@ pub fn source_files() -> impl Iterator<Item = &'static str> {
     sources::SOURCES.iter().map(|(p, _)| *p)
 }
 
+/// A rule instance's name, made only here: a rule with one instance in a
+/// build is named by the rule, one with many by the rule and what the
+/// instance is for (a word, a poem's code), a page by its output path.
+/// Fingerprints, the fields that name where a value came from, and the
+/// memo's look-ups all take one, so a name is never spelled twice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance {
+    pub rule: Rule,
+    name: String,
+}
+
+impl Instance {
+    /// The rule's one instance in a build.
+    pub fn only(rule: Rule) -> Instance {
+        Instance {
+            rule,
+            name: rule.name().to_string(),
+        }
+    }
+
+    /// The rule's instance for `what`.
+    pub fn of(rule: Rule, what: &str) -> Instance {
+        Instance {
+            rule,
+            name: format!("{} {what}", rule.name()),
+        }
+    }
+
+    /// An output file's page.
+    pub fn page(path: impl Into<String>) -> Instance {
+        Instance {
+            rule: Rule::Page,
+            name: path.into(),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// A rule instance's value, as another's fingerprint names it: the
+/// handle the memo gives for a derived value.
+pub trait Made {
+    fn instance(&self) -> &str;
+    fn value_hash(&self) -> blake3::Hash;
+}
+
 /// One named input of a key: a hash, and the rule instance that made it
 /// (none for a file, a configuration key, a template or code).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,10 +244,11 @@ pub struct Fingerprint {
 }
 
 impl Fingerprint {
-    pub fn new(rule: Rule, instance: impl Into<String>, code: &Code) -> Fingerprint {
+    pub fn new(instance: Instance, code: &Code) -> Fingerprint {
+        let rule = instance.rule;
         Fingerprint {
             rule,
-            instance: instance.into(),
+            instance: instance.name,
             fields: vec![Field {
                 name: "code".into(),
                 hash: code.of(rule),
@@ -218,17 +267,27 @@ impl Fingerprint {
         self
     }
 
-    /// A field that is another rule instance's value.
+    /// A field that is part of another rule instance's value.
     pub fn value(
         mut self,
         name: impl Into<Cow<'static, str>>,
         hash: blake3::Hash,
-        from: &str,
+        from: &Instance,
     ) -> Self {
         self.fields.push(Field {
             name: name.into(),
             hash,
-            from: Some(from.to_string()),
+            from: Some(from.name.clone()),
+        });
+        self
+    }
+
+    /// A field that is another rule instance's whole value, named by it.
+    pub fn value_of(mut self, made: &impl Made) -> Self {
+        self.fields.push(Field {
+            name: made.instance().to_string().into(),
+            hash: made.value_hash(),
+            from: Some(made.instance().to_string()),
         });
         self
     }
@@ -346,34 +405,27 @@ mod tests {
     #[test]
     fn keys_follow_names_hashes_and_code() {
         let code = Code::compiled();
-        let base = Fingerprint::new(Rule::Neighbours, "neighbours", code)
+        let neighbours = || Instance::only(Rule::Neighbours);
+        let base = Fingerprint::new(neighbours(), code)
             .input("a", blake3::hash(b"1"))
             .setting("n", &3u32);
         let key = base.key();
         assert_eq!(key, base.clone().key());
-        let renamed = Fingerprint::new(Rule::Neighbours, "neighbours", code)
+        let renamed = Fingerprint::new(neighbours(), code)
             .input("b", blake3::hash(b"1"))
             .setting("n", &3u32);
         assert_ne!(key, renamed.key());
-        let other = Fingerprint::new(Rule::Neighbours, "neighbours", code)
+        let other = Fingerprint::new(neighbours(), code)
             .input("a", blake3::hash(b"1"))
             .setting("n", &4u32);
         assert_ne!(key, other.key());
-        let edited = Fingerprint::new(
-            Rule::Neighbours,
-            "neighbours",
-            &code.with_changed(Rule::Neighbours),
-        )
-        .input("a", blake3::hash(b"1"))
-        .setting("n", &3u32);
+        let edited = Fingerprint::new(neighbours(), &code.with_changed(Rule::Neighbours))
+            .input("a", blake3::hash(b"1"))
+            .setting("n", &3u32);
         assert_ne!(key, edited.key());
-        let unrelated = Fingerprint::new(
-            Rule::Neighbours,
-            "neighbours",
-            &code.with_changed(Rule::Cloud),
-        )
-        .input("a", blake3::hash(b"1"))
-        .setting("n", &3u32);
+        let unrelated = Fingerprint::new(neighbours(), &code.with_changed(Rule::Cloud))
+            .input("a", blake3::hash(b"1"))
+            .setting("n", &3u32);
         assert_eq!(key, unrelated.key());
     }
 
@@ -384,7 +436,7 @@ mod tests {
             seed: u64,
             words: Vec<String>,
         }
-        let fp = Fingerprint::new(Rule::Cloud, "cloud", Code::compiled()).settings(
+        let fp = Fingerprint::new(Instance::only(Rule::Cloud), Code::compiled()).settings(
             "wordcloud",
             &Section {
                 seed: 7,

@@ -6,7 +6,7 @@
 
 use super::inputs::Inputs;
 use super::memo::{Derived, Keep, Memo};
-use super::rule::{hash_value, part_digest, Part, Rule};
+use super::rule::{hash_value, part_digest, Instance, Part, Rule};
 use crate::config::{Config, COLOUR_NAMES};
 use crate::corpus::{self, Corpus};
 use crate::derive::colour::{self, Anchors};
@@ -55,7 +55,7 @@ pub fn corpus(cx: &Context) -> Result<Derived<'static, Corpus>> {
     let (bytes, hash) = cx.inputs.read_file(path, corpus::read)?;
     let fp = cx
         .memo
-        .fingerprint(Rule::Corpus, "corpus")
+        .fingerprint(Instance::only(Rule::Corpus))
         .input(file_name(cx.config, path), hash);
     let media = cx.config.media.clone();
     let path = path.clone();
@@ -84,7 +84,7 @@ fn poem_texts(corpus: &Corpus) -> blake3::Hash {
 pub fn vectors<'v>(cx: &Context<'v>, corpus: &Arc<Corpus>) -> Result<Derived<'v, Matrix>> {
     let fp = cx
         .memo
-        .fingerprint(Rule::Vectors, "vectors")
+        .fingerprint(Instance::only(Rule::Vectors))
         .input("poem indices", poem_indices(corpus));
     let derived = match (cx.embedder, &cx.config.embeddings) {
         (Some(embedder), file) => {
@@ -135,7 +135,7 @@ pub fn vectors<'v>(cx: &Context<'v>, corpus: &Arc<Corpus>) -> Result<Derived<'v,
                 (Part::Poem(corpus.poems[row].index), part_digest(&bytes))
             })
             .collect();
-        cx.memo.set_parts("vectors", parts);
+        cx.memo.set_parts(&Instance::only(Rule::Vectors), parts);
     }
     Ok(derived)
 }
@@ -162,7 +162,7 @@ fn model_embeddings<'v>(
     let embedder = cx.embedder.expect("a model");
     let fp = cx
         .memo
-        .fingerprint(rule, format!("{} from the model", rule.name()))
+        .fingerprint(Instance::of(rule, "from the model"))
         .input("model", embedder.identity())
         .setting("texts", &named);
     let (progress, cancel) = (cx.progress, cx.cancel);
@@ -211,9 +211,9 @@ pub fn companion<'v>(
     }
     let fp = cx
         .memo
-        .fingerprint(rule, rule.name())
+        .fingerprint(Instance::only(rule))
         .input(file_name(cx.config, path), cx.inputs.hash(path)?)
-        .value("vectors", vectors.value_hash, &vectors.instance);
+        .value_of(vectors);
     let path = path.clone();
     let memo = cx.memo;
     cx.memo
@@ -236,8 +236,8 @@ pub fn neighbours<'v>(
     let settled = timeline::settled(corpus, cx.config.timeline_end);
     let fp = cx
         .memo
-        .fingerprint(Rule::Neighbours, "neighbours")
-        .value("vectors", vectors.value_hash, &vectors.instance)
+        .fingerprint(Instance::only(Rule::Neighbours))
+        .value_of(vectors)
         .input("poem indices", poem_indices(corpus))
         .input("settled poems", hash_value(&settled))
         .setting("pages.poems_per_page × pages per poem", &(list_len as u64));
@@ -246,7 +246,7 @@ pub fn neighbours<'v>(
     cx.memo.derive(fp, Keep::Store, move |_| {
         let poems: Vec<u32> = corpus.poems.iter().map(|p| p.index).collect();
         let m = vectors.get(memo)?;
-        let Some(previous) = memo.previous::<Neighbours>("neighbours") else {
+        let Some(previous) = memo.previous::<Neighbours>(&Instance::only(Rule::Neighbours)) else {
             return Ok(Neighbours::compute(&m, &poems, &settled, list_len, list_len));
         };
         let (value, again) =
@@ -281,8 +281,8 @@ pub fn map_layout<'v>(
     // The settled poems' vectors, as a hash: it is read again only when a
     // vector or the settled poems change, and an appended poem leaves it.
     let fp = memo
-        .fingerprint(Rule::MapLayout, "settled vectors")
-        .value("vectors", vectors.value_hash, &vectors.instance)
+        .fingerprint(Instance::of(Rule::MapLayout, "settled vectors"))
+        .value_of(vectors)
         .input("settled poems", hash_value(&settled));
     let of_rows = rows.clone();
     let settled_vectors = memo.derive(fp, Keep::Store, move |_| {
@@ -299,12 +299,8 @@ pub fn map_layout<'v>(
         Ok(*hasher.finalize().as_bytes())
     })?;
     let fp = memo
-        .fingerprint(Rule::MapLayout, "map layout")
-        .value(
-            "settled vectors",
-            settled_vectors.value_hash,
-            &settled_vectors.instance,
-        )
+        .fingerprint(Instance::only(Rule::MapLayout))
+        .value_of(&settled_vectors)
         .input("nearest settled poems", hash_value(&lists));
     let of_rows = rows.clone();
     let layout = memo
@@ -416,7 +412,7 @@ pub fn word_data<'v, 'w>(
 fn vocabulary(cx: &Context, corpus: &Arc<Corpus>) -> Result<Derived<'static, Vocabulary>> {
     let fp = cx
         .memo
-        .fingerprint(Rule::Vocabulary, "vocabulary")
+        .fingerprint(Instance::only(Rule::Vocabulary))
         .input("poem texts", poem_texts(corpus));
     let corpus = Arc::clone(corpus);
     cx.memo
@@ -435,8 +431,8 @@ fn cloud(cx: &Context, vocabulary: &Derived<Vocabulary>) -> Result<Arc<Vec<Cloud
     };
     let fp = cx
         .memo
-        .fingerprint(Rule::Cloud, "cloud")
-        .value("vocabulary", vocabulary.value_hash, &vocabulary.instance)
+        .fingerprint(Instance::only(Rule::Cloud))
+        .value_of(vocabulary)
         .settings("wordcloud", &settings);
     let vocabulary = vocabulary.get(cx.memo)?;
     let rules = words::CloudRules {
@@ -470,12 +466,12 @@ fn word_vectors<'w>(
         .map(|word| {
             let rows = vocabulary.poems_with(word).unwrap_or(&[]);
             let fp = memo
-                .fingerprint(Rule::WordVector, format!("word vector {word}"))
+                .fingerprint(Instance::of(Rule::WordVector, word))
                 .setting("word", word)
                 .setting("poems with it", &rows)
-                .value("vectors", vectors.value_hash, &vectors.instance);
+                .value_of(vectors);
             match word_embeddings {
-                Some(e) => fp.value("word embeddings", e.value_hash, &e.instance),
+                Some(e) => fp.value_of(e),
                 None => fp,
             }
         })
@@ -504,16 +500,16 @@ fn colours<'a>(
         .collect();
     let settled = timeline::settled(corpus, config.timeline_end);
     let mut fp = memo
-        .fingerprint(Rule::Colours, "colours")
+        .fingerprint(Instance::only(Rule::Colours))
         .settings("colors", &named)
-        .value("vectors", vectors.value_hash, &vectors.instance)
+        .value_of(vectors)
         .input("settled poems", hash_value(&settled));
     for word in config.colour_words.iter().flatten() {
         let v = vector_of[word.as_str()];
-        fp = fp.value(format!("vector of {word}"), v.value_hash, &v.instance);
+        fp = fp.value_of(v);
     }
     if let Some(e) = colour_embeddings {
-        fp = fp.value("colour embeddings", e.value_hash, &e.instance);
+        fp = fp.value_of(e);
     }
     memo.derive(fp, Keep::Store, move |_| {
         let m = vectors.get(memo)?;
@@ -557,10 +553,10 @@ fn word_pages(
         .iter()
         .map(|w| {
             let v = vector_of[w.word.as_str()];
-            memo.fingerprint(Rule::WordPage, format!("word page {}", w.word))
-                .value("word vector", v.value_hash, &v.instance)
-                .value("colours", colours.value_hash, &colours.instance)
-                .value("vectors", vectors.value_hash, &vectors.instance)
+            memo.fingerprint(Instance::of(Rule::WordPage, &w.word))
+                .value_of(v)
+                .value_of(colours)
+                .value_of(vectors)
                 .setting("wordcloud.word_poems", &(config.word_poems as u64))
         })
         .collect();
@@ -596,7 +592,7 @@ pub fn timeline(cx: &Context, corpus: &Arc<Corpus>) -> Result<Derived<'static, T
     let times: Vec<(i64, usize)> = corpus.poems.iter().map(|p| (p.time, p.position)).collect();
     let fp = cx
         .memo
-        .fingerprint(Rule::Timeline, "timeline")
+        .fingerprint(Instance::only(Rule::Timeline))
         .input("poem times", hash_value(&times))
         .setting("timeline.end", &cx.config.timeline_end);
     let corpus = Arc::clone(corpus);

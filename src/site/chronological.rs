@@ -4,6 +4,7 @@
 use super::entry::Variant;
 use super::kind::{At, Intro, Item, PageKind, Parts};
 use super::{paths, Family, Site};
+use crate::engine::rule::{Instance, Rule};
 use serde::Serialize;
 
 pub struct Chronological;
@@ -73,7 +74,7 @@ impl PageKind for Chronological {
         Parts::new(site.titled(&heading), header, items)
     }
 
-    fn poems_source(&self, _site: &Site, _at: At) -> Option<String> {
-        Some("timeline".into())
+    fn poems_source(&self, _site: &Site, _at: At) -> Option<Instance> {
+        Some(Instance::only(Rule::Timeline))
     }
 }

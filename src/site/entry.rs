@@ -6,7 +6,7 @@ use super::paths;
 use crate::config::{COLOUR_HEX, COLOUR_NAMES};
 use crate::corpus::Poem;
 use crate::derive::timeline::{percent, BAR_CELLS};
-use crate::engine::rule::{hash_value as hash, Code, Fingerprint, Rule};
+use crate::engine::rule::{hash_value as hash, Code, Fingerprint, Instance, Rule};
 use crate::text::{clean, escape, escape_with_emphasis, pad, truncate, wrap};
 use serde::Serialize;
 
@@ -115,7 +115,7 @@ pub fn fingerprint(
     template: &blake3::Hash,
     code: &Code,
 ) -> Fingerprint {
-    Fingerprint::new(Rule::Entry, instance(poem.index), code)
+    Fingerprint::new(instance(poem.index), code)
         .input("template entry", *template)
         .input(
             "category, id or source",
@@ -131,21 +131,26 @@ pub fn fingerprint(
         .input("content warning", hash(&poem.warning))
         .input("attachments", hash(&poem.attachments))
         .input("golden or boost flag", hash(&(poem.golden, poem.boost)))
-        .value("colour", hash(&place.colour), "colours")
-        .value("timeline position", hash(&place.filled), "timeline")
+        .value(
+            "colour",
+            hash(&place.colour),
+            &Instance::only(Rule::Colours),
+        )
+        .value(
+            "timeline position",
+            hash(&place.filled),
+            &Instance::only(Rule::Timeline),
+        )
         .value(
             "chronological page",
             hash(&(place.chronological_page as u64)),
-            "timeline",
+            &Instance::only(Rule::Timeline),
         )
 }
 
-/// What every entry's instance name starts with.
-pub const INSTANCE_PREFIX: &str = "entry ";
-
-/// The instance name of a poem's entry.
-pub fn instance(index: u32) -> String {
-    format!("{INSTANCE_PREFIX}{}", paths::code(index))
+/// The instance of a poem's entry.
+pub fn instance(index: u32) -> Instance {
+    Instance::of(Rule::Entry, &paths::code(index))
 }
 
 /// The key of one variant of an entry.

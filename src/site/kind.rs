@@ -8,6 +8,7 @@
 
 use super::entry::Variant;
 use super::{Family, Site};
+use crate::engine::rule::Instance;
 use crate::error::{Error, Result};
 use serde::Serialize;
 use serde_json::Value;
@@ -35,11 +36,11 @@ pub trait PageKind: Sync {
     /// What the page shows.
     fn parts(&self, site: &Site, at: At) -> Parts;
     /// The rule instance the poems it shows come from (for `--explain`).
-    fn poems_source(&self, _site: &Site, _at: At) -> Option<String> {
+    fn poems_source(&self, _site: &Site, _at: At) -> Option<Instance> {
         None
     }
     /// The rule instance most of its header values come from.
-    fn header_source(&self, _site: &Site, _at: At) -> Option<String> {
+    fn header_source(&self, _site: &Site, _at: At) -> Option<Instance> {
         None
     }
     /// The sitemap's date of the page: the newest of the poems it shows.

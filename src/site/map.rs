@@ -10,6 +10,7 @@ use super::{paths, Family, Site};
 use crate::config::{COLOUR_HEX, COLOUR_NAMES};
 use crate::corpus::Poem;
 use crate::derive::words::WordPage;
+use crate::engine::rule::{Instance, Rule};
 use crate::text::truncate;
 use serde::Serialize;
 
@@ -46,8 +47,8 @@ impl PageKind for Map {
         Parts::new(site.titled("A map of every poem"), view, Vec::new())
     }
 
-    fn header_source(&self, _site: &Site, _at: At) -> Option<String> {
-        Some("map layout".into())
+    fn header_source(&self, _site: &Site, _at: At) -> Option<Instance> {
+        Some(Instance::only(Rule::MapLayout))
     }
 
     /// It shows every poem: the newest one's date.

@@ -6,6 +6,7 @@ use super::entry::WIDTH;
 use super::kind::{At, PageKind, Parts};
 use super::{paths, Family, Site};
 use crate::config::COLOUR_HEX;
+use crate::engine::rule::{Instance, Rule};
 use crate::text::truncate;
 use serde_json::{json, Value};
 
@@ -36,8 +37,8 @@ impl PageKind for Menu {
         Parts::new(site.layout.title.clone(), header(site), Vec::new())
     }
 
-    fn header_source(&self, _site: &Site, _at: At) -> Option<String> {
-        Some("cloud".into())
+    fn header_source(&self, _site: &Site, _at: At) -> Option<Instance> {
+        Some(Instance::only(Rule::Cloud))
     }
 
     /// Every poem is on it: no one poem's date is the page's.

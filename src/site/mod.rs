@@ -30,7 +30,7 @@ use crate::derive::map::MapLayout;
 use crate::derive::timeline::Timeline;
 use crate::derive::words::WordPage;
 use crate::derive::Neighbours;
-use crate::engine::rule::{hash_value, part_digest, Code, Fingerprint, Part, Rule, Trace};
+use crate::engine::rule::{hash_value, part_digest, Code, Fingerprint, Instance, Part, Trace};
 use crate::error::{Doing, IoContext, Result};
 use crate::render::{Renderer, Shell};
 use entry::{EntryView, Placement, Variant};
@@ -65,7 +65,7 @@ fn generator(
         .into_iter()
         .chain(entries)
         .chain([kind.template()])
-        .fold(Fingerprint::new(Rule::Page, "", code), |fp, name| {
+        .fold(Fingerprint::new(Instance::page(""), code), |fp, name| {
             fp.input(format!("template {name}"), *renderer.template_hash(name))
         })
         .setting("base_url", &layout.base_url)
@@ -389,11 +389,11 @@ impl<'a> Site<'a> {
             title: self.layout.title.clone(),
             entries,
         };
-        let fp = Fingerprint::new(Rule::Page, "feed.xml", self.code)
+        let fp = Fingerprint::new(Instance::page("feed.xml"), self.code)
             .input("poems in the feed", hash_value(&view));
         files.push((Page::Feed, fp, FeedFile::Feed(view)));
         for (n, view) in sitemap::views(base_url, urls).into_iter().enumerate() {
-            let fp = Fingerprint::new(Rule::Page, sitemap::file_name(n), self.code)
+            let fp = Fingerprint::new(Instance::page(sitemap::file_name(n)), self.code)
                 .input("pages in the sitemap", hash_value(&view));
             files.push((Page::Sitemap(n), fp, FeedFile::Sitemap(view)));
         }
@@ -445,7 +445,7 @@ impl<'a> Site<'a> {
             Page::Of { kind, at } => {
                 self.trace_of(*kind, *at, &KINDS[*kind].parts(self, *at), target)
             }
-            Page::Media(rel) => Fingerprint::new(Rule::Page, target.path.clone(), self.code)
+            Page::Media(rel) => Fingerprint::new(Instance::page(target.path.clone()), self.code)
                 .input(format!("media/{rel}"), target.key)
                 .trace(target.key, target.key),
             Page::Feed | Page::Sitemap(_) => {

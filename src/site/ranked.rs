@@ -6,6 +6,7 @@
 use super::entry::{Variant, WIDTH};
 use super::kind::{At, Intro, Item, PageKind, Parts};
 use super::{paths, Family, Site};
+use crate::engine::rule::{Instance, Rule};
 use crate::text::truncate;
 use serde::Serialize;
 
@@ -116,7 +117,7 @@ impl PageKind for Ranked {
         Parts::new(site.titled(&title), header, items)
     }
 
-    fn poems_source(&self, _site: &Site, _at: At) -> Option<String> {
-        Some("neighbours".into())
+    fn poems_source(&self, _site: &Site, _at: At) -> Option<Instance> {
+        Some(Instance::only(Rule::Neighbours))
     }
 }

@@ -5,6 +5,7 @@ use super::entry::Variant;
 use super::kind::{At, Intro, Item, PageKind, Parts};
 use super::{paths, Family, Site};
 use crate::config::COLOUR_HEX;
+use crate::engine::rule::{Instance, Rule};
 use serde::Serialize;
 
 pub struct Word;
@@ -19,8 +20,8 @@ struct Header {
 }
 
 /// The word page rule's instance for the cloud's `n`th word.
-fn instance(site: &Site, n: usize) -> String {
-    format!("word page {}", site.words[n].word.word)
+fn instance(site: &Site, n: usize) -> Instance {
+    Instance::of(Rule::WordPage, &site.words[n].word.word)
 }
 
 impl PageKind for Word {
@@ -71,11 +72,11 @@ impl PageKind for Word {
         Parts::new(site.titled(&title), header, items)
     }
 
-    fn poems_source(&self, site: &Site, at: At) -> Option<String> {
+    fn poems_source(&self, site: &Site, at: At) -> Option<Instance> {
         Some(instance(site, at.n))
     }
 
-    fn header_source(&self, site: &Site, at: At) -> Option<String> {
+    fn header_source(&self, site: &Site, at: At) -> Option<Instance> {
         Some(instance(site, at.n))
     }
 }
