@@ -224,6 +224,13 @@ pub trait Made {
     fn value_hash(&self) -> blake3::Hash;
 }
 
+/// An input that several rules' keys share, named once where it is made
+/// (`Fingerprint::with`).
+pub struct Input {
+    pub name: &'static str,
+    pub hash: blake3::Hash,
+}
+
 /// One named input of a key: a hash, and the rule instance that made it
 /// (none for a file, a configuration key, a template or code).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -265,6 +272,11 @@ impl Fingerprint {
             from: None,
         });
         self
+    }
+
+    /// A shared input, under its own name.
+    pub fn with(self, input: Input) -> Self {
+        self.input(input.name, input.hash)
     }
 
     /// A field that is part of another rule instance's value.

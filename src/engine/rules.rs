@@ -6,7 +6,7 @@
 
 use super::inputs::Inputs;
 use super::memo::{Derived, Keep, Memo};
-use super::rule::{hash_value, part_digest, Instance, Part, Rule};
+use super::rule::{hash_value, part_digest, Input, Instance, Part, Rule};
 use crate::config::{Config, COLOUR_NAMES};
 use crate::corpus::{self, Corpus};
 use crate::derive::colour::{self, Anchors};
@@ -70,12 +70,28 @@ pub fn corpus(cx: &Context) -> Result<Derived<'static, Corpus>> {
     Ok(derived)
 }
 
-fn poem_indices(corpus: &Corpus) -> blake3::Hash {
-    hash_value(&corpus.poems.iter().map(|p| p.index).collect::<Vec<_>>())
+/// Every poem's `poem_index`, in order.
+fn poem_indices(corpus: &Corpus) -> Input {
+    Input {
+        name: "poem indices",
+        hash: hash_value(&corpus.poems.iter().map(|p| p.index).collect::<Vec<_>>()),
+    }
 }
 
-fn poem_texts(corpus: &Corpus) -> blake3::Hash {
-    hash_value(&corpus.poems.iter().map(|p| &p.content).collect::<Vec<_>>())
+/// Every poem's text, in order.
+fn poem_texts(corpus: &Corpus) -> Input {
+    Input {
+        name: "poem texts",
+        hash: hash_value(&corpus.poems.iter().map(|p| &p.content).collect::<Vec<_>>()),
+    }
+}
+
+/// Which poems are settled (`timeline::settled`), by row.
+fn settled_poems(settled: &[bool]) -> Input {
+    Input {
+        name: "settled poems",
+        hash: hash_value(&settled),
+    }
 }
 
 /// Stage 2: one vector per poem, from the model, the embeddings file or
@@ -85,7 +101,7 @@ pub fn vectors<'v>(cx: &Context<'v>, corpus: &Arc<Corpus>) -> Result<Derived<'v,
     let fp = cx
         .memo
         .fingerprint(Instance::only(Rule::Vectors))
-        .input("poem indices", poem_indices(corpus));
+        .with(poem_indices(corpus));
     let derived = match (cx.embedder, &cx.config.embeddings) {
         (Some(embedder), file) => {
             if let Some(path) = file {
@@ -96,7 +112,7 @@ pub fn vectors<'v>(cx: &Context<'v>, corpus: &Arc<Corpus>) -> Result<Derived<'v,
             }
             let fp = fp
                 .input("model", embedder.identity())
-                .input("poem texts", poem_texts(corpus));
+                .with(poem_texts(corpus));
             let corpus = Arc::clone(corpus);
             let (progress, cancel) = (cx.progress, cx.cancel);
             cx.memo.derive(fp, Keep::Store, move |_| {
@@ -117,7 +133,7 @@ pub fn vectors<'v>(cx: &Context<'v>, corpus: &Arc<Corpus>) -> Result<Derived<'v,
             cx.progress.note(
                 "no embeddings file: using the built-in lexical embedder (hashed TF-IDF of the words)",
             );
-            let fp = fp.input("poem texts", poem_texts(corpus));
+            let fp = fp.with(poem_texts(corpus));
             let corpus = Arc::clone(corpus);
             cx.memo
                 .derive(fp, Keep::Store, move |_| Ok(vectors::lexical(&corpus)))?
@@ -238,8 +254,8 @@ pub fn neighbours<'v>(
         .memo
         .fingerprint(Instance::only(Rule::Neighbours))
         .value_of(vectors)
-        .input("poem indices", poem_indices(corpus))
-        .input("settled poems", hash_value(&settled))
+        .with(poem_indices(corpus))
+        .with(settled_poems(&settled))
         .setting("pages.poems_per_page × pages per poem", &(list_len as u64));
     let (memo, progress) = (cx.memo, cx.progress);
     let corpus = Arc::clone(corpus);
@@ -283,7 +299,7 @@ pub fn map_layout<'v>(
     let fp = memo
         .fingerprint(Instance::of(Rule::MapLayout, "settled vectors"))
         .value_of(vectors)
-        .input("settled poems", hash_value(&settled));
+        .with(settled_poems(&settled));
     let of_rows = rows.clone();
     let settled_vectors = memo.derive(fp, Keep::Store, move |_| {
         let m = vectors.get(memo)?;
@@ -413,7 +429,7 @@ fn vocabulary(cx: &Context, corpus: &Arc<Corpus>) -> Result<Derived<'static, Voc
     let fp = cx
         .memo
         .fingerprint(Instance::only(Rule::Vocabulary))
-        .input("poem texts", poem_texts(corpus));
+        .with(poem_texts(corpus));
     let corpus = Arc::clone(corpus);
     cx.memo
         .derive(fp, Keep::Memory, move |_| Ok(Vocabulary::of(&corpus)))
@@ -503,7 +519,7 @@ fn colours<'a>(
         .fingerprint(Instance::only(Rule::Colours))
         .settings("colors", &named)
         .value_of(vectors)
-        .input("settled poems", hash_value(&settled));
+        .with(settled_poems(&settled));
     for word in config.colour_words.iter().flatten() {
         let v = vector_of[word.as_str()];
         fp = fp.value_of(v);
