@@ -19,14 +19,6 @@ impl PageKind for Explore {
         "explore"
     }
 
-    fn shows_entries(&self) -> bool {
-        false
-    }
-
-    fn pages(&self, _site: &Site) -> Vec<(At, Option<u32>)> {
-        vec![(At::default(), None)]
-    }
-
     fn path(&self, _site: &Site, _at: At) -> String {
         "explore.html".into()
     }

@@ -27,10 +27,14 @@ pub trait PageKind: Sync {
     fn template(&self) -> &'static str;
     /// Whether its pages show poems' entries (their keys then cover the
     /// entry template).
-    fn shows_entries(&self) -> bool;
+    fn shows_entries(&self) -> bool {
+        false
+    }
     /// Every page of the kind in the site, with the row of the poem it is
-    /// about (for the progress display).
-    fn pages(&self, site: &Site) -> Vec<(At, Option<u32>)>;
+    /// about (for the progress display): by default, one page.
+    fn pages(&self, _site: &Site) -> Vec<(At, Option<u32>)> {
+        vec![(At::default(), None)]
+    }
     /// The page's path, relative to the output folder.
     fn path(&self, site: &Site, at: At) -> String;
     /// What the page shows.

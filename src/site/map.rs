@@ -25,14 +25,6 @@ impl PageKind for Map {
         "map"
     }
 
-    fn shows_entries(&self) -> bool {
-        false
-    }
-
-    fn pages(&self, _site: &Site) -> Vec<(At, Option<u32>)> {
-        vec![(At::default(), None)]
-    }
-
     fn path(&self, _site: &Site, _at: At) -> String {
         "map.html".into()
     }

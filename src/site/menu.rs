@@ -21,14 +21,6 @@ impl PageKind for Menu {
         "menu"
     }
 
-    fn shows_entries(&self) -> bool {
-        false
-    }
-
-    fn pages(&self, _site: &Site) -> Vec<(At, Option<u32>)> {
-        vec![(At::default(), None)]
-    }
-
     fn path(&self, _site: &Site, _at: At) -> String {
         "index.html".into()
     }
