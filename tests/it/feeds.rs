@@ -255,20 +255,12 @@ fn check_follows_the_feeds_and_the_sitemaps_addresses() {
     std::fs::remove_file(d.join("site").join(gone)).unwrap();
     let r = run(&["check", p(&d)]);
     assert_eq!(r.code, 1, "{}", r.all());
-    assert!(
-        r.stdout.contains("feed.xml: broken anchor chronological/"),
-        "{}",
-        r.stdout
-    );
-    assert!(
-        r.stdout.contains("#poem-99999 (no such id)"),
-        "{}",
-        r.stdout
-    );
-    assert!(
-        r.stdout
-            .contains(&format!("sitemap.xml: broken link \"{BASE}{gone}\"")),
-        "{}",
-        r.stdout
-    );
+    let sitemap_link = format!("sitemap.xml: broken link \"{BASE}{gone}\"");
+    for said in [
+        "feed.xml: broken anchor chronological/",
+        "#poem-99999 (no such id)",
+        &sitemap_link,
+    ] {
+        assert!(r.stdout.contains(said), "{said}: {}", r.stdout);
+    }
 }
