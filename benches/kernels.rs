@@ -67,7 +67,7 @@ fn pages(c: &mut Criterion) {
     let col = collection();
     let poems: Vec<u32> = col.corpus.poems.iter().map(|p| p.index).collect();
     let neighbours = Neighbours::compute(&col.vectors, &poems, &vec![true; poems.len()], 200, 200);
-    let renderer = verso::render::Renderer::new(None).unwrap();
+    let renderer = verso::render::Renderer::new(None, &verso::site::built_in_templates()).unwrap();
     let colours: Vec<u8> = (0..col.corpus.poems.len()).map(|i| (i % 7) as u8).collect();
     let layout = Layout {
         poems_per_page: 200,

@@ -1,4 +1,5 @@
-//! The handlebars registry: the built-in templates embedded in the binary,
+//! The handlebars registry: the built-in templates embedded in the binary
+//! (each kind of page declares its own: `site::built_in_templates`),
 //! overridden by `*.hbs` files of the configured templates folder, each
 //! template's hash for the keys, and page rendering split around the entries.
 
@@ -9,21 +10,8 @@ use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-/// Built-in templates: (name, source).
-pub const BUILT_IN: [(&str, &str); 9] = [
-    ("shell", include_str!("../templates/shell.hbs")),
-    ("entry", include_str!("../templates/entry.hbs")),
-    ("pager", include_str!("../templates/pager.hbs")),
-    (
-        "chronological",
-        include_str!("../templates/chronological.hbs"),
-    ),
-    ("ranked", include_str!("../templates/ranked.hbs")),
-    ("word", include_str!("../templates/word.hbs")),
-    ("menu", include_str!("../templates/menu.hbs")),
-    ("explore", include_str!("../templates/explore.hbs")),
-    ("map", include_str!("../templates/map.hbs")),
-];
+/// A built-in template: its name and source.
+pub type BuiltIn = (&'static str, &'static str);
 
 /// Push the names of the partials `elements` include, blocks followed
 /// through; `false` when one is named by an expression.
@@ -82,12 +70,13 @@ pub struct Renderer {
 }
 
 impl Renderer {
-    /// The built-in templates, with overrides from `dir` when given.
-    pub fn new(dir: Option<&Path>) -> Result<Renderer> {
+    /// The built-in templates (`site::built_in_templates`), with overrides
+    /// from `dir` when given.
+    pub fn new(dir: Option<&Path>, built_in: &[BuiltIn]) -> Result<Renderer> {
         let mut hb = Handlebars::new();
         hb.set_strict_mode(false);
         hb.register_escape_fn(handlebars::html_escape);
-        let mut sources: BTreeMap<&'static str, (String, String)> = BUILT_IN
+        let mut sources: BTreeMap<&'static str, (String, String)> = built_in
             .iter()
             .map(|(name, src)| (*name, (src.to_string(), format!("built-in {name}.hbs"))))
             .collect();
@@ -107,14 +96,18 @@ impl Renderer {
                 if path.extension().and_then(|e| e.to_str()) != Some("hbs") {
                     continue;
                 }
-                let Some((name, _)) = BUILT_IN.iter().find(|(n, _)| *n == stem) else {
+                let Some((name, _)) = built_in.iter().find(|(n, _)| *n == stem) else {
                     return Err(InputError::new(
                         Location::file(&path),
                         format!("no built-in template is called {stem:?}"),
                     )
                     .hint(format!(
                         "override one of: {}",
-                        BUILT_IN.map(|(n, _)| n).join(", ")
+                        built_in
+                            .iter()
+                            .map(|(n, _)| *n)
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ))
                     .into());
                 };
@@ -234,7 +227,7 @@ mod tests {
         for (name, text) in templates {
             std::fs::write(dir.path().join(format!("{name}.hbs")), text).unwrap();
         }
-        let renderer = Renderer::new(Some(dir.path())).unwrap();
+        let renderer = Renderer::new(Some(dir.path()), &crate::site::built_in_templates()).unwrap();
         (dir, renderer)
     }
 
@@ -265,7 +258,10 @@ mod tests {
         let (_, inline) = with(&[("word", "{{#*inline \"p\"}}x{{/inline}}{{> p}}")]);
         assert_eq!(inline.reads("word"), BTreeSet::from(["word"]));
         let (_, dynamic) = with(&[("word", "{{> (lookup this \"which\")}}")]);
-        assert_eq!(dynamic.reads("word").len(), BUILT_IN.len());
+        assert_eq!(
+            dynamic.reads("word").len(),
+            crate::site::built_in_templates().len()
+        );
     }
 
     #[test]

@@ -249,7 +249,7 @@ impl<'p> Engine<'p> {
         fp = fp
             .settings("verso.toml", &raw)
             .setting("embeddings file present", &self.config.embeddings.is_some());
-        for (name, _) in crate::render::BUILT_IN {
+        for (name, _) in crate::site::built_in_templates() {
             fp = fp.input(format!("template {name}"), *renderer.template_hash(name));
         }
         for (name, hash) in files {
@@ -311,7 +311,8 @@ impl<'p> Engine<'p> {
     pub fn prepare(&self, cache: Cache, cancel: &AtomicBool) -> Result<Prepare> {
         let progress = self.progress;
         progress.stage(1, "load and validate");
-        let renderer = Renderer::new(self.config.templates.as_deref())?;
+        let built_in = crate::site::built_in_templates();
+        let renderer = Renderer::new(self.config.templates.as_deref(), &built_in)?;
         let mut cache = match self.unchanged(&renderer, cache)? {
             Shortcut::Unchanged(records) => return Ok(Prepare::Unchanged(records)),
             Shortcut::Build(cache) => cache,

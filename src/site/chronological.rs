@@ -5,6 +5,7 @@ use super::entry::Variant;
 use super::kind::{At, Intro, Item, PageKind, Parts};
 use super::{paths, Family, Site};
 use crate::engine::rule::{Instance, Rule};
+use crate::render::BuiltIn;
 use serde::Serialize;
 
 pub struct Chronological;
@@ -27,8 +28,11 @@ impl PageKind for Chronological {
         Family::Chronological
     }
 
-    fn template(&self) -> &'static str {
-        "chronological"
+    fn template(&self) -> BuiltIn {
+        (
+            "chronological",
+            include_str!("../../templates/chronological.hbs"),
+        )
     }
 
     fn shows_entries(&self) -> bool {

@@ -2,6 +2,7 @@
 
 use super::kind::{At, PageKind, Parts};
 use super::{Family, Site};
+use crate::render::BuiltIn;
 use serde::Serialize;
 
 pub struct Explore;
@@ -15,8 +16,8 @@ impl PageKind for Explore {
         Family::Menu
     }
 
-    fn template(&self) -> &'static str {
-        "explore"
+    fn template(&self) -> BuiltIn {
+        ("explore", include_str!("../../templates/explore.hbs"))
     }
 
     fn path(&self, _site: &Site, _at: At) -> String {

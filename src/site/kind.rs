@@ -1,7 +1,7 @@
 //! A kind of page: everything the site knows about it, declared by one
 //! module (`chronological.rs`, `ranked.rs`, `word.rs`, `menu.rs`,
 //! `explore.rs`, `map.rs`) and listed once in `mod.rs`'s `KINDS`: its
-//! family, its template, its pages and their paths, what each page shows
+//! family, its template (name and built-in source), its pages and their paths, what each page shows
 //! (`Parts`), and the rule instances its values come from. The page's key,
 //! its record and its bytes are made from these by `mod.rs`, the same for
 //! every kind; the partials a template includes are read from the template.
@@ -10,6 +10,7 @@ use super::entry::Variant;
 use super::{Family, Site};
 use crate::engine::rule::Instance;
 use crate::error::{Error, Result};
+use crate::render::BuiltIn;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -23,8 +24,9 @@ pub struct At {
 
 pub trait PageKind: Sync {
     fn family(&self) -> Family;
-    /// The template its pages are rendered with.
-    fn template(&self) -> &'static str;
+    /// The template its pages are rendered with: its name (a user's
+    /// `NAME.hbs` overrides it) and its built-in source.
+    fn template(&self) -> BuiltIn;
     /// Whether its pages show poems' entries (their keys then cover the
     /// entry template).
     fn shows_entries(&self) -> bool {

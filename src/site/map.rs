@@ -11,6 +11,7 @@ use crate::config::{COLOUR_HEX, COLOUR_NAMES};
 use crate::corpus::Poem;
 use crate::derive::words::WordPage;
 use crate::engine::rule::{Instance, Rule};
+use crate::render::BuiltIn;
 use crate::text::truncate;
 use serde::Serialize;
 
@@ -21,8 +22,8 @@ impl PageKind for Map {
         Family::Menu
     }
 
-    fn template(&self) -> &'static str {
-        "map"
+    fn template(&self) -> BuiltIn {
+        ("map", include_str!("../../templates/map.hbs"))
     }
 
     fn path(&self, _site: &Site, _at: At) -> String {

@@ -7,6 +7,7 @@ use super::kind::{At, PageKind, Parts};
 use super::{paths, Family, Site};
 use crate::config::COLOUR_HEX;
 use crate::engine::rule::{Instance, Rule};
+use crate::render::BuiltIn;
 use crate::text::truncate;
 use serde_json::{json, Value};
 
@@ -17,8 +18,8 @@ impl PageKind for Menu {
         Family::Menu
     }
 
-    fn template(&self) -> &'static str {
-        "menu"
+    fn template(&self) -> BuiltIn {
+        ("menu", include_str!("../../templates/menu.hbs"))
     }
 
     fn path(&self, _site: &Site, _at: At) -> String {

@@ -32,7 +32,7 @@ use crate::derive::words::WordPage;
 use crate::derive::Neighbours;
 use crate::engine::rule::{hash_value, part_digest, Code, Fingerprint, Instance, Part, Trace};
 use crate::error::{Doing, IoContext, Result};
-use crate::render::{Renderer, Shell};
+use crate::render::{BuiltIn, Renderer, Shell};
 use entry::{EntryView, Placement, Variant};
 use kind::{At, Intro, PageKind, Parts};
 use rank_line::RankLabel;
@@ -40,6 +40,33 @@ use rayon::prelude::*;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+
+/// The templates every kind may read: the shell around every page, a
+/// poem's entry, and the pager partial.
+const SHARED_TEMPLATES: [BuiltIn; 3] = [
+    ("shell", include_str!("../../templates/shell.hbs")),
+    ("entry", include_str!("../../templates/entry.hbs")),
+    ("pager", include_str!("../../templates/pager.hbs")),
+];
+
+/// Every built-in template: the shared ones, then each kind's.
+pub fn built_in_templates() -> Vec<BuiltIn> {
+    let mut all = SHARED_TEMPLATES.to_vec();
+    for kind in KINDS {
+        if !all.contains(&kind.template()) {
+            all.push(kind.template());
+        }
+    }
+    all
+}
+
+/// A built-in template's source, by name.
+pub fn built_in_template(name: &str) -> Option<&'static str> {
+    built_in_templates()
+        .into_iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, source)| source)
+}
 
 /// Every kind of page, in the order the build plans and writes them.
 const KINDS: [&dyn PageKind; 7] = [
@@ -64,7 +91,7 @@ fn generator(
     ["shell"]
         .into_iter()
         .chain(entries)
-        .chain([kind.template()])
+        .chain([kind.template().0])
         .fold(Fingerprint::new(Instance::page(""), code), |fp, name| {
             fp.input(format!("template {name}"), *renderer.template_hash(name))
         })
@@ -547,7 +574,7 @@ impl<'a> Site<'a> {
         let header = header.to_json()?;
         let (head, tail) = self
             .renderer
-            .page(KINDS[kind].template(), &shell, &header)?;
+            .page(KINDS[kind].template().0, &shell, &header)?;
         out.extend_from_slice(head.as_bytes());
         for item in &items {
             match item.intro {

@@ -7,6 +7,7 @@ use super::entry::{Variant, WIDTH};
 use super::kind::{At, Intro, Item, PageKind, Parts};
 use super::{paths, Family, Site};
 use crate::engine::rule::{Instance, Rule};
+use crate::render::BuiltIn;
 use crate::text::truncate;
 use serde::Serialize;
 
@@ -53,8 +54,8 @@ impl PageKind for Ranked {
         }
     }
 
-    fn template(&self) -> &'static str {
-        "ranked"
+    fn template(&self) -> BuiltIn {
+        ("ranked", include_str!("../../templates/ranked.hbs"))
     }
 
     fn shows_entries(&self) -> bool {

@@ -6,6 +6,7 @@ use super::kind::{At, Intro, Item, PageKind, Parts};
 use super::{paths, Family, Site};
 use crate::config::COLOUR_HEX;
 use crate::engine::rule::{Instance, Rule};
+use crate::render::BuiltIn;
 use serde::Serialize;
 
 pub struct Word;
@@ -29,8 +30,8 @@ impl PageKind for Word {
         Family::Wordcloud
     }
 
-    fn template(&self) -> &'static str {
-        "word"
+    fn template(&self) -> BuiltIn {
+        ("word", include_str!("../../templates/word.hbs"))
     }
 
     fn shows_entries(&self) -> bool {

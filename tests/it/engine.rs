@@ -71,7 +71,10 @@ fn change_key(d: &Path, key: &str, default: &Value) {
             use_template(
                 d,
                 "entry",
-                &format!("{}<!-- e -->", verso::render::BUILT_IN[1].1),
+                &format!(
+                    "{}<!-- e -->",
+                    verso::site::built_in_template("entry").unwrap()
+                ),
             );
             toml::Value::String("tpl".into())
         }
@@ -181,7 +184,7 @@ fn every_input_file_edited_between_builds_gives_the_clean_tree() {
         write_svg(&d.join("media/pic.svg"), "v2")
     });
     change_gives_the_clean_tree("a template", |d| {
-        use_template(d, "menu", verso::render::BUILT_IN[6].1);
+        use_template(d, "menu", verso::site::built_in_template("menu").unwrap());
         build(d);
         let t = std::fs::read_to_string(d.join("tpl/menu.hbs")).unwrap();
         std::fs::write(d.join("tpl/menu.hbs"), format!("{t}<!-- edited -->")).unwrap();
@@ -236,7 +239,10 @@ fn the_event_log_says_which_rules_ran() {
     use_template(
         &d,
         "ranked",
-        &format!("{}<!-- t -->", verso::render::BUILT_IN[4].1),
+        &format!(
+            "{}<!-- t -->",
+            verso::site::built_in_template("ranked").unwrap()
+        ),
     );
     let template = build_summary(&d, &[]);
     assert_eq!(stored_rules_computed(&template), vec![], "{template}");

@@ -29,7 +29,7 @@ fn writes_only_what_changed_after(setup: impl FnOnce(&Path), edit: impl FnOnce(&
     let d = dir.path().join("c");
     small_collection(&d, 40, 21);
     setup(&d);
-    use_template(&d, "word", verso::render::BUILT_IN[5].1);
+    use_template(&d, "word", verso::site::built_in_template("word").unwrap());
     build(&d);
     let before = tree(&d.join("site"));
     edit(&d);
@@ -519,11 +519,7 @@ fn word_data_parts_outlive_builds_that_reuse_the_whole() {
     let before = derived_keys(&d);
     // A template edit reuses the word data whole; its per-word parts, which
     // the next poem edit needs, must not be pruned.
-    let entry = verso::render::BUILT_IN
-        .iter()
-        .find(|(name, _)| *name == "explore")
-        .unwrap()
-        .1;
+    let entry = verso::site::built_in_template("explore").unwrap();
     use_template(&d, "explore", &format!("{entry}\n"));
     let summary = build_summary(&d, &[]);
     assert_eq!(total(&summary, "written"), 1);
@@ -653,7 +649,10 @@ fn explain_follows_the_traces_down_to_the_changed_input() {
     use_template(
         &d,
         "ranked",
-        &format!("{}<!-- edited -->", verso::render::BUILT_IN[4].1),
+        &format!(
+            "{}<!-- edited -->",
+            verso::site::built_in_template("ranked").unwrap()
+        ),
     );
     let why = explain(&d, "similar/0003-01.html");
     assert!(why.contains("template ranked changed"), "{why}");
@@ -974,7 +973,10 @@ fn apply(d: &Path, edit: &Edit) {
         Edit::Seed(s) => set_key(d, "wordcloud.seed", (s as i64).into()),
         Edit::Template(s) => std::fs::write(
             d.join("tpl/ranked.hbs"),
-            format!("{}<!-- {s} -->", verso::render::BUILT_IN[4].1),
+            format!(
+                "{}<!-- {s} -->",
+                verso::site::built_in_template("ranked").unwrap()
+            ),
         )
         .unwrap(),
         Edit::Media(s) => write_svg(&d.join("media/pic.svg"), &format!("v{s}")),
@@ -990,7 +992,11 @@ fn edits_end_in_the_clean_tree(edits: &[Edit]) {
     let dir = temp();
     let d = dir.path().join("c");
     collection_with_everything(&d, 15, 31);
-    use_template(&d, "ranked", verso::render::BUILT_IN[4].1);
+    use_template(
+        &d,
+        "ranked",
+        verso::site::built_in_template("ranked").unwrap(),
+    );
     build(&d);
     for edit in edits {
         apply(&d, edit);
@@ -1021,11 +1027,7 @@ fn a_partial_a_users_template_includes_is_one_of_its_pages_inputs() {
     let dir = temp();
     let d = dir.path().join("c");
     small_collection(&d, 30, 31);
-    let ranked = verso::render::BUILT_IN
-        .iter()
-        .find(|(name, _)| *name == "ranked")
-        .unwrap()
-        .1;
+    let ranked = verso::site::built_in_template("ranked").unwrap();
     // The built-in ranked.hbs includes no pager; this one does.
     use_template(&d, "ranked", &format!("{{{{> pager}}}}\n{ranked}"));
     build(&d);
