@@ -49,6 +49,7 @@ impl PageKind for Map {
         site.timeline.order.last().map(|&row| site.poem(row).time)
     }
 }
+
 /// The drawing's width in SVG units (the map's longer axis); its height
 /// follows the layout's shape.
 const SPAN: f32 = 1000.0;
