@@ -149,6 +149,11 @@ impl Renderer {
         Ok(renderer)
     }
 
+    /// Every template's name and `template_hash`.
+    pub fn template_hashes(&self) -> impl Iterator<Item = (&'static str, &blake3::Hash)> {
+        self.keys.iter().map(|(name, hash)| (*name, hash))
+    }
+
     /// The hash of the template `name` and of every partial it reads.
     pub fn template_hash(&self, name: &str) -> &blake3::Hash {
         &self.keys[name]

@@ -25,6 +25,11 @@ impl Matrix {
     pub fn row(&self, i: usize) -> &[f32] {
         &self.data[i * self.dim..(i + 1) * self.dim]
     }
+
+    /// A row's values as little-endian bytes, for hashing.
+    pub fn row_bytes(&self, i: usize) -> Vec<u8> {
+        self.row(i).iter().flat_map(|x| x.to_le_bytes()).collect()
+    }
 }
 
 /// A parsed embeddings file: keys in file order and their normalised rows.

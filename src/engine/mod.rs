@@ -37,7 +37,7 @@ pub mod sweep;
 use crate::config::Config;
 use crate::corpus::Corpus;
 use crate::derive::map::MapLayout;
-use crate::derive::timeline::Timeline;
+use crate::derive::timeline::{self, Timeline};
 use crate::derive::Neighbours;
 use crate::embed::Embedder;
 use crate::error::{Doing, Error, IoContext, Result};
@@ -249,8 +249,8 @@ impl<'p> Engine<'p> {
         fp = fp
             .settings("verso.toml", &raw)
             .setting("embeddings file present", &self.config.embeddings.is_some());
-        for (name, _) in crate::site::built_in_templates() {
-            fp = fp.input(format!("template {name}"), *renderer.template_hash(name));
+        for (name, hash) in renderer.template_hashes() {
+            fp = fp.input(format!("template {name}"), *hash);
         }
         for (name, hash) in files {
             fp = fp.input(format!("file {name}"), *hash);
@@ -353,14 +353,19 @@ impl<'p> Engine<'p> {
             ));
         }
         let list_len = pages_per_poem * self.config.poems_per_page;
-        let neighbours = rules::neighbours(&cx, &corpus, &vectors, list_len)?.get(&self.memo)?;
-        let map = rules::map_layout(&cx, &corpus, &vectors, &neighbours)?;
+        // Which poems the corpus-wide choices are made over (chains, the
+        // map's layout, colours).
+        let settled = timeline::settled(&corpus, self.config.timeline_end);
+        let neighbours =
+            rules::neighbours(&cx, &corpus, &vectors, &settled, list_len)?.get(&self.memo)?;
+        let map = rules::map_layout(&cx, &vectors, &settled, &neighbours)?;
         self.stop_if_cancelled(cancel)?;
 
         progress.stage(4, "colours and word cloud");
         let words = rules::word_data(
             &cx,
             &corpus,
+            &settled,
             &vectors,
             word_embeddings.as_ref(),
             colour_embeddings.as_ref(),

@@ -11,7 +11,7 @@ use crate::config::{Config, COLOUR_NAMES};
 use crate::corpus::{self, Corpus};
 use crate::derive::colour::{self, Anchors};
 use crate::derive::map::{self, MapLayout};
-use crate::derive::timeline::{self, Timeline};
+use crate::derive::timeline::Timeline;
 use crate::derive::vocabulary::Vocabulary;
 use crate::derive::words::{self, CloudWord, WordPage, WordRanking, WordVectors};
 use crate::derive::Neighbours;
@@ -147,8 +147,10 @@ pub fn vectors<'v>(cx: &Context<'v>, corpus: &Arc<Corpus>) -> Result<Derived<'v,
         let m = derived.get(cx.memo)?;
         let parts = (0..m.rows())
             .map(|row| {
-                let bytes: Vec<u8> = m.row(row).iter().flat_map(|x| x.to_le_bytes()).collect();
-                (Part::Poem(corpus.poems[row].index), part_digest(&bytes))
+                (
+                    Part::Poem(corpus.poems[row].index),
+                    part_digest(&m.row_bytes(row)),
+                )
             })
             .collect();
         cx.memo.set_parts(&Instance::only(Rule::Vectors), parts);
@@ -247,18 +249,19 @@ pub fn neighbours<'v>(
     cx: &Context<'v>,
     corpus: &Arc<Corpus>,
     vectors: &'v Derived<'_, Matrix>,
+    settled: &[bool],
     list_len: usize,
 ) -> Result<Derived<'v, Neighbours>> {
-    let settled = timeline::settled(corpus, cx.config.timeline_end);
     let fp = cx
         .memo
         .fingerprint(Instance::only(Rule::Neighbours))
         .value_of(vectors)
         .with(poem_indices(corpus))
-        .with(settled_poems(&settled))
+        .with(settled_poems(settled))
         .setting("pages.poems_per_page × pages per poem", &(list_len as u64));
     let (memo, progress) = (cx.memo, cx.progress);
     let corpus = Arc::clone(corpus);
+    let settled = settled.to_vec();
     cx.memo.derive(fp, Keep::Store, move |_| {
         let poems: Vec<u32> = corpus.poems.iter().map(|p| p.index).collect();
         let m = vectors.get(memo)?;
@@ -287,30 +290,24 @@ pub fn neighbours<'v>(
 /// again.
 pub fn map_layout<'v>(
     cx: &Context<'v>,
-    corpus: &Corpus,
     vectors: &'v Derived<'_, Matrix>,
+    settled: &[bool],
     neighbours: &Neighbours,
 ) -> Result<MapLayout> {
     let (memo, progress) = (cx.memo, cx.progress);
-    let settled = timeline::settled(corpus, cx.config.timeline_end);
-    let (rows, lists) = map::settled_graph(&neighbours.similar, &settled);
+    let (rows, lists) = map::settled_graph(&neighbours.similar, settled);
     // The settled poems' vectors, as a hash: it is read again only when a
     // vector or the settled poems change, and an appended poem leaves it.
     let fp = memo
         .fingerprint(Instance::of(Rule::MapLayout, "settled vectors"))
         .value_of(vectors)
-        .with(settled_poems(&settled));
+        .with(settled_poems(settled));
     let of_rows = rows.clone();
     let settled_vectors = memo.derive(fp, Keep::Store, move |_| {
         let m = vectors.get(memo)?;
         let mut hasher = blake3::Hasher::new();
         for &row in &of_rows {
-            let bytes: Vec<u8> = m
-                .row(row as usize)
-                .iter()
-                .flat_map(|x| x.to_le_bytes())
-                .collect();
-            hasher.update(&bytes);
+            hasher.update(&m.row_bytes(row as usize));
         }
         Ok(*hasher.finalize().as_bytes())
     })?;
@@ -340,12 +337,7 @@ pub fn map_layout<'v>(
             Ok(layout)
         })?
         .get(memo)?;
-    Ok(map::place_all(
-        &layout,
-        &rows,
-        &neighbours.similar,
-        &settled,
-    ))
+    Ok(map::place_all(&layout, &rows, &neighbours.similar, settled))
 }
 
 /// The `[wordcloud]` keys that choose and order the cloud's words.
@@ -380,6 +372,7 @@ pub struct WordData {
 pub fn word_data<'v, 'w>(
     cx: &Context<'v>,
     corpus: &Arc<Corpus>,
+    settled: &[bool],
     vectors: &'w Derived<'_, Matrix>,
     word_embeddings: Option<&'w Derived<'v, Embeddings>>,
     colour_embeddings: Option<&'w Derived<'v, Embeddings>>,
@@ -416,7 +409,7 @@ pub fn word_data<'v, 'w>(
     let word_vectors = word_vectors(cx, &wanted, &vocabulary, vectors, word_embeddings)?;
     let vector_of: BTreeMap<&str, &Derived<WordVector>> =
         wanted.iter().copied().zip(&word_vectors).collect();
-    let colours = colours(cx, corpus, vectors, &vector_of, colour_embeddings)?;
+    let colours = colours(cx, settled, vectors, &vector_of, colour_embeddings)?;
     let words = word_pages(cx, &cloud, vectors, &vector_of, &colours)?;
     Ok(WordData {
         colours: colours.get(memo)?,
@@ -503,7 +496,7 @@ fn word_vectors<'w>(
 /// The colours' anchors and each settled poem's colour.
 fn colours<'a>(
     cx: &Context<'a>,
-    corpus: &Corpus,
+    settled: &[bool],
     vectors: &'a Derived<'_, Matrix>,
     vector_of: &'a BTreeMap<&str, &Derived<WordVector>>,
     colour_embeddings: Option<&'a Derived<'_, Embeddings>>,
@@ -514,12 +507,12 @@ fn colours<'a>(
         .copied()
         .zip(&config.colour_words)
         .collect();
-    let settled = timeline::settled(corpus, config.timeline_end);
     let mut fp = memo
         .fingerprint(Instance::only(Rule::Colours))
         .settings("colors", &named)
         .value_of(vectors)
-        .with(settled_poems(&settled));
+        .with(settled_poems(settled));
+    let settled = settled.to_vec();
     for word in config.colour_words.iter().flatten() {
         let v = vector_of[word.as_str()];
         fp = fp.value_of(v);

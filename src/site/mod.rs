@@ -350,9 +350,10 @@ impl<'a> Site<'a> {
                     .base_url
                     .as_ref()
                     .and_then(|_| k.newest(self, &parts));
-                let key = self.fingerprint_of(kind, at, &parts).key();
+                let path = k.path(self, at);
+                let key = self.fingerprint_of(kind, at, &path, &parts).key();
                 let target = Target {
-                    path: k.path(self, at),
+                    path,
                     family: k.family(),
                     page: Page::Of { kind, at },
                     key,
@@ -430,7 +431,7 @@ impl<'a> Site<'a> {
     /// A page's fingerprint: its kind's code and templates, its header
     /// values (as `HeaderValues::key_bytes` serialises them), the poems it
     /// shows and, per entry, the rank line's inputs and the entry's key.
-    fn fingerprint_of(&self, kind: usize, at: At, parts: &Parts) -> Fingerprint {
+    fn fingerprint_of(&self, kind: usize, at: At, path: &str, parts: &Parts) -> Fingerprint {
         // One contiguous buffer, hashed at once: BLAKE3 is several times
         // faster on it than on many 32-byte updates.
         let mut entries = Vec::with_capacity(parts.items.len() * 37);
@@ -450,7 +451,7 @@ impl<'a> Site<'a> {
         }
         let k = KINDS[kind];
         let mut fp = self.generators[kind].clone();
-        fp.instance = k.path(self, at);
+        fp.instance = path.to_string();
         let header = blake3::hash(&parts.header.key_bytes(&parts.title));
         let fp = match k.header_source(self, at) {
             Some(from) => fp.value("page values", header, &from),
@@ -495,7 +496,7 @@ impl<'a> Site<'a> {
     }
 
     fn trace_of(&self, kind: usize, at: At, parts: &Parts, target: &Target) -> Trace {
-        let fp = self.fingerprint_of(kind, at, parts);
+        let fp = self.fingerprint_of(kind, at, &target.path, parts);
         let mut trace = fp.trace(target.key, target.key);
         trace.parts = parts
             .items
