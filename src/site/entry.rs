@@ -3,10 +3,11 @@
 //! its chronological page.
 
 use super::paths;
-use crate::config::{COLOUR_HEX, COLOUR_NAMES};
+use crate::config::COLOUR_NAMES;
 use crate::corpus::Poem;
 use crate::derive::timeline::{percent, BAR_CELLS};
 use crate::engine::rule::{hash_value as hash, Code, Fingerprint, Instance, Rule};
+use crate::render::colour_class;
 use crate::text::{clean, escape, escape_with_emphasis, pad, truncate, wrap};
 use serde::Serialize;
 
@@ -33,8 +34,9 @@ pub struct Placement {
 #[derive(Debug, Clone, Serialize)]
 pub struct EntryView {
     pub anchor: Option<String>,
-    pub provenance: String,
-    pub colour: &'static str,
+    /// The provenance line's path: ` -> file: ` is the template's.
+    pub origin: String,
+    pub colour_class: String,
     pub colour_name: &'static str,
     pub percent: u32,
     pub bar_filled: String,
@@ -75,8 +77,8 @@ impl EntryView {
         let code = paths::code(poem.index);
         EntryView {
             anchor: (variant == Variant::Chronological).then(|| paths::anchor(poem.index)),
-            provenance: format!(" -> file: {}", truncate(&origin, WIDTH - 10)),
-            colour: COLOUR_HEX[colour],
+            origin: truncate(&origin, WIDTH - 10),
+            colour_class: colour_class(place.colour),
             colour_name: COLOUR_NAMES[colour],
             percent: percent(place.filled),
             bar_filled: "═".repeat(filled),
@@ -305,7 +307,7 @@ mod tests {
             v.bar_filled.chars().count() + v.bar_empty.chars().count(),
             83
         );
-        assert_eq!(v.provenance, " -> file: n.md");
+        assert_eq!(v.origin, "n.md");
         assert!(v.body.iter().any(|l| l.contains("[BOOST]")));
         assert_eq!(v.percent, 100);
     }

@@ -5,8 +5,8 @@
 use super::entry::WIDTH;
 use super::kind::{At, PageKind, Parts};
 use super::{paths, Family, Site};
-use crate::config::COLOUR_HEX;
 use crate::engine::rule::{Instance, Rule};
+use crate::render::colour_class;
 use crate::render::BuiltIn;
 use crate::text::truncate;
 use serde_json::{json, Value};
@@ -57,7 +57,7 @@ fn header(site: &Site) -> Value {
             "href": paths::url_encode(&paths::word(&w.word.word)),
             "size": w.word.size,
             "bold": w.word.size >= 5,
-            "colour": COLOUR_HEX[w.ranking.colour as usize],
+            "colour_class": colour_class(w.ranking.colour),
         }));
     }
     cloud_lines.retain(|l| !l.is_empty());

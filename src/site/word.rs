@@ -4,8 +4,8 @@
 use super::entry::Variant;
 use super::kind::{At, Intro, Item, PageKind, Parts};
 use super::{paths, Family, Site};
-use crate::config::COLOUR_HEX;
 use crate::engine::rule::{Instance, Rule};
+use crate::render::colour_class;
 use crate::render::BuiltIn;
 use serde::Serialize;
 
@@ -15,7 +15,7 @@ pub struct Word;
 #[derive(Serialize)]
 struct Header {
     word: String,
-    colour: &'static str,
+    colour_class: String,
     count: usize,
     central_href: String,
 }
@@ -54,7 +54,7 @@ impl PageKind for Word {
         let w = &site.words[at.n];
         let header = Header {
             word: w.word.word.clone(),
-            colour: COLOUR_HEX[w.ranking.colour as usize],
+            colour_class: colour_class(w.ranking.colour),
             count: w.ranking.poems.len(),
             central_href: format!("../{}", site.chronological_href(w.ranking.central)),
         };

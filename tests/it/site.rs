@@ -194,7 +194,7 @@ fn entries_show_warnings_golden_frames_boosts_images_and_emphasis() {
     assert!(p1.contains("┌──────"), "warning box top");
     let p2 = page(2);
     assert!(
-        p2.contains("<b style=\"color:")
+        p2.contains("<b class=\"c")
             && p2.contains(">╔</b>")
             && p2.contains(">║</b>")
             && p2.contains(">╚"),
