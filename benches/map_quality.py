@@ -22,7 +22,7 @@ X = np.array([e["embedding"] for e in emb], dtype=np.float32)
 X /= np.linalg.norm(X, axis=1, keepdims=True)
 
 html = open(f"{d}/site/map.html").read()
-dots = re.findall(r'<a href="similar/(\d+)-01\.html"><title>[^<]*</title><circle cx="(\d+)" cy="(\d+)"', html)
+dots = re.findall(r'<a href="similar/(\d+)-01\.html"><title>[^<]*</title><path d="M(\d+) (\d+)h0"', html)
 assert len(dots) == len(emb), (len(dots), len(emb))
 Y = np.zeros((len(emb), 2))
 for code, x, y in dots:

@@ -1,8 +1,9 @@
-//! `map.html`: the whole collection at a glance. Every poem is a dot at its
-//! place in the map's layout (`derive/map.rs`), in its colour, linking to
-//! its first similar page and titled with its `CATEGORY/ID` and first
-//! words; the cloud's largest words stand as landmarks where their poems
-//! are; a legend names the colours. The template (`templates/map.hbs`)
+//! `map.html`: the whole collection at a glance. Every poem is a dot (a
+//! round-capped stroke of no length, shorter than a circle) at its place in
+//! the map's layout (`derive/map.rs`), in its colour, linking to its first
+//! similar page and titled with its `CATEGORY/ID` and first words; the
+//! cloud's largest words stand as landmarks where their poems are; a
+//! legend names the colours. The template (`templates/map.hbs`)
 //! draws the view as an inline SVG; the view is all the page's key needs.
 
 use super::kind::{At, PageKind, Parts};
@@ -166,13 +167,14 @@ pub fn view(poems: &[Poem], places: &[[f32; 2]], colours: &[u8], words: &[WordPa
         height,
         legend,
         groups,
-        landmarks: landmarks(&places, words),
+        landmarks: landmarks(&places, words, width),
     }
 }
 
-/// The cloud's largest words, each at the median place of its closest poems,
+/// The cloud's largest words, each at the median place of its closest poems
+/// (moved in from an edge so that it is drawn whole within `width`),
 /// leaving out a word whose label would cover one already placed.
-fn landmarks(places: &[[u32; 2]], words: &[WordPage]) -> Vec<Landmark> {
+fn landmarks(places: &[[u32; 2]], words: &[WordPage], width: u32) -> Vec<Landmark> {
     let mut largest: Vec<&WordPage> = words.iter().collect();
     largest.sort_by(|a, b| (b.word.count, &a.word.word).cmp(&(a.word.count, &b.word.word)));
     let mut placed: Vec<Landmark> = Vec::new();
@@ -188,12 +190,14 @@ fn landmarks(places: &[[u32; 2]], words: &[WordPage]) -> Vec<Landmark> {
         };
         let size = 16 + 4 * u32::from(page.word.size.saturating_sub(4));
         // Just above its poems, so that it names them without hiding them.
-        let landmark = Landmark {
+        let mut landmark = Landmark {
             word: page.word.word.clone(),
             x: median(0),
             y: median(1).saturating_sub(size * 3 / 4).max(size / 2),
             size,
         };
+        let half = half_width(&landmark);
+        landmark.x = landmark.x.min(width.saturating_sub(half)).max(half);
         if !placed.iter().any(|p| overlaps(p, &landmark)) {
             placed.push(landmark);
         }
@@ -204,10 +208,13 @@ fn landmarks(places: &[[u32; 2]], words: &[WordPage]) -> Vec<Landmark> {
     placed
 }
 
-/// Whether two centred labels' boxes meet (a character is about 0.6 of
-/// the font size wide).
+/// Half a label's width: a character is about 0.6 of the font size wide.
+fn half_width(l: &Landmark) -> u32 {
+    l.word.chars().count() as u32 * l.size * 3 / 10
+}
+
+/// Whether two centred labels' boxes meet.
 fn overlaps(a: &Landmark, b: &Landmark) -> bool {
-    let half_width = |l: &Landmark| l.word.chars().count() as u32 * l.size * 3 / 10;
     a.x.abs_diff(b.x) < half_width(a) + half_width(b) && a.y.abs_diff(b.y) < (a.size + b.size) / 2
 }
 
@@ -233,16 +240,36 @@ mod tests {
 
     #[test]
     fn landmarks_stand_where_their_poems_are_and_do_not_cover_each_other() {
-        let places = [[100, 100], [120, 100], [900, 500], [100, 104], [110, 98]];
+        let places = [
+            [100, 100],
+            [120, 100],
+            [900, 500],
+            [100, 104],
+            [110, 98],
+            [5, 300],
+            [990, 700],
+        ];
         let words = [
             page("sea", 9, vec![0, 1, 4]),
             page("stone", 8, vec![2]),
             // Its poems are where "sea" stands: left out.
             page("salt", 7, vec![3, 0, 2]),
+            // At the edges: moved in until the whole word (half of it
+            // 6 × 28 × 0.3 = 50 units wide, 4 × 28 × 0.3 = 33) is drawn.
+            page("violet", 6, vec![5]),
+            page("rain", 5, vec![6]),
         ];
-        let marks = landmarks(&places, &words);
+        let marks = landmarks(&places, &words, 1000);
         let shown: Vec<(&str, u32, u32)> =
             marks.iter().map(|m| (m.word.as_str(), m.x, m.y)).collect();
-        assert_eq!(shown, vec![("sea", 110, 79), ("stone", 900, 479)]);
+        assert_eq!(
+            shown,
+            vec![
+                ("sea", 110, 79),
+                ("stone", 900, 479),
+                ("violet", 50, 279),
+                ("rain", 967, 679)
+            ]
+        );
     }
 }

@@ -44,11 +44,14 @@ fn dots(d: &Path) -> Drawn {
     let mut places = Vec::new();
     for dot in svg.split("<a href=\"").skip(1) {
         links.push(dot.split('"').next().unwrap().to_string());
-        let circle = dot.split("<circle").nth(1).expect("a dot per link");
-        places.push((
-            attr(circle, "cx").parse().unwrap(),
-            attr(circle, "cy").parse().unwrap(),
-        ));
+        // A dot is a round-capped stroke of no length: `M x y h0`.
+        let path = attr(dot, "d");
+        let (x, y) = path
+            .strip_prefix('M')
+            .and_then(|p| p.strip_suffix("h0"))
+            .and_then(|p| p.split_once(' '))
+            .expect("a dot per link");
+        places.push((x.parse().unwrap(), y.parse().unwrap()));
     }
     Drawn {
         links,
