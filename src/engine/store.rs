@@ -466,7 +466,19 @@ impl CacheLock {
             .write(true)
             .open(&path)
             .at(Doing::UsingCache, &path)?;
-        match file.try_lock() {
+        // A lock this process has just released can stay held for a moment:
+        // a child being spawned by another thread holds a copy of the lock
+        // file's descriptor until its exec closes it. So a held lock is
+        // tried again for a short while before a second build is told.
+        let patience = std::time::Instant::now() + LOCK_PATIENCE;
+        let mut locked = file.try_lock();
+        while matches!(locked, Err(std::fs::TryLockError::WouldBlock))
+            && std::time::Instant::now() < patience
+        {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            locked = file.try_lock();
+        }
+        match locked {
             Ok(()) => Ok(Some(CacheLock {
                 dir: dir.to_path_buf(),
                 _file: file,
@@ -484,6 +496,8 @@ impl CacheLock {
     }
 }
 
+/// How long a held cache lock is tried again before a build stops at it.
+const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_millis(500);
 /// The tree of what each target's last complete deploy left.
 const SYNCED: &str = "deploy synced";
 /// From this size on, a value lives in a file of its own: sled writes a
@@ -508,6 +522,23 @@ fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lock_released_a_moment_later_is_taken_and_one_kept_is_said() {
+        let dir = tempfile::tempdir().unwrap();
+        let held = CacheLock::acquire(dir.path(), true).unwrap().unwrap();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            drop(held);
+        });
+        let taken = CacheLock::acquire(dir.path(), false).unwrap().unwrap();
+        release.join().unwrap();
+        assert!(matches!(
+            CacheLock::acquire(dir.path(), false),
+            Err(Error::Locked { by: "build", .. })
+        ));
+        drop(taken);
+    }
 
     #[test]
     fn large_values_live_in_files_checked_and_pruned_like_the_rest() {
