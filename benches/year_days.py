@@ -123,12 +123,13 @@ def month_floor(records, today):
 def report(work, poems, cores):
     names = [("today", "month", '"month", before the settled rule'), ("month", "month", '"month"'),
              ("year", "year", '"year"'), ("newest", "newest", '"newest"')]
-    rows, totals = [], {}
+    rows, totals, loaded = [], {}, {}
     for name, end, label in names:
         try:
             records = json.load(open(f"{work}/days-{name}.json"))
         except FileNotFoundError:
             continue
+        loaded[name] = records
         by = {}
         for r in records:
             by.setdefault(r["kind"], []).append(r)
@@ -136,7 +137,7 @@ def report(work, poems, cores):
         totals[name] = year
         w = [r["written"] for r in records]
         t = [r["seconds"] for r in records]
-        within = [r for r in by["within"]]
+        within = by["within"]
         turns = ", ".join(f"{r['day']}: {r['written']} pages, {r['bytes'] / 1e9:.2f} GB, {r['seconds']:.1f} s"
                           for r in records if r["kind"] != "within")
         rows.append(f"| {label} | {len(records)} | {statistics.median(w)} / {statistics.mean(w):.0f} | "
@@ -144,7 +145,7 @@ def report(work, poems, cores):
                     f"{statistics.median(t):.2f} / {max(t):.2f} | {statistics.median(r['seconds'] for r in within):.2f} / {max(r['seconds'] for r in within):.2f} | "
                     f"{sum(r['bytes'] for r in records) / 1e9:.2f} | {year / 1e9:.1f} | {turns or '—'} |")
     ref = totals.get("today")
-    floor = month_floor(json.load(open(f"{work}/days-month.json")), ref) if "month" in totals and ref else ""
+    floor = month_floor(loaded["month"], ref) if "month" in loaded and ref else ""
     ratios = "; ".join(f"{n} {totals[n] / ref:.1%} of today's" for n in ("month", "year", "newest") if n in totals and ref)
     return "\n".join([
         "## A poet's year",

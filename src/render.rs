@@ -83,6 +83,8 @@ pub struct Renderer {
     hashes: BTreeMap<&'static str, blake3::Hash>,
     /// Each template's hash with the partials it reads (`template_hash`).
     keys: BTreeMap<&'static str, blake3::Hash>,
+    /// The shell's colour rules (`colour_classes`), made once.
+    colour_classes: String,
 }
 
 impl Renderer {
@@ -149,6 +151,7 @@ impl Renderer {
             hb,
             hashes,
             keys: BTreeMap::new(),
+            colour_classes: colour_classes(),
         };
         renderer.keys = renderer
             .hashes
@@ -228,7 +231,7 @@ impl Renderer {
                     "title": shell.title,
                     "site": shell.site,
                     "feed": shell.feed,
-                    "colour_classes": colour_classes(),
+                    "colour_classes": self.colour_classes,
                     "body": body,
                 }),
             )

@@ -1,7 +1,6 @@
 //! Pure functions from the corpus and its vectors to the data pages show:
 //! rankings, chains, the timeline, colours, the word cloud and the map's
-//! layout. Nothing here
-//! reads files.
+//! layout. Nothing here reads files.
 
 pub mod chain;
 pub mod colour;

@@ -1,8 +1,9 @@
 //! A kind of page: everything the site knows about it, declared by one
 //! module (`chronological.rs`, `ranked.rs`, `word.rs`, `menu.rs`,
 //! `explore.rs`, `map.rs`) and listed once in `mod.rs`'s `KINDS`: its
-//! family, its template (name and built-in source), its pages and their paths, what each page shows
-//! (`Parts`), and the rule instances its values come from. The page's key,
+//! family, its template (name and built-in source), its pages and their
+//! paths, what each page shows (`Parts`), and the rule instances its values
+//! come from. The page's key,
 //! its record and its bytes are made from these by `mod.rs`, the same for
 //! every kind; the partials a template includes are read from the template.
 
